@@ -1,0 +1,16 @@
+// Package cluster runs streamraft's Raft groups: shards that replicate the
+// fsm, the write path with group commit, read-index reads and the wait
+// registry that wakes blocked readers.
+package cluster
+
+import "errors"
+
+// Errors the resp package turns into Redis replies.
+var (
+	// ErrNotLeader: this node does not lead the shard (becomes -MOVED later).
+	ErrNotLeader = errors.New("cluster: not the shard leader")
+	// ErrNoLeader: the shard has no leader right now (-TRYAGAIN).
+	ErrNoLeader = errors.New("cluster: shard has no leader")
+	// ErrShutdown: the node is stopping.
+	ErrShutdown = errors.New("cluster: shutting down")
+)

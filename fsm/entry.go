@@ -1,0 +1,160 @@
+package fsm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// FormatVersion is the first byte of every log entry this binary writes. A
+// newer binary must keep decoding every older version.
+const FormatVersion byte = 1
+
+// Op is the second byte of a log entry. Op codes are only ever added at the
+// end of this list: a replica replays logs written by older binaries.
+type Op byte
+
+const (
+	// OpBatch carries a leader timestamp and a batch of client requests.
+	OpBatch Op = 1
+)
+
+// Request is what one client asked for: a single command, or a MULTI/EXEC
+// transaction (Multi set) whose commands are applied back to back.
+type Request struct {
+	Multi bool
+	Cmds  [][][]byte // each command is its argv, name first
+}
+
+// Entry is one Raft log entry: the leader's wall clock in milliseconds when it
+// proposed the entry, and the requests applied in order. Every time the FSM
+// needs (auto IDs, delivery and seen times) comes from Stamp.
+type Entry struct {
+	Stamp int64
+	Reqs  []Request
+}
+
+// ErrCorrupt is returned by DecodeEntry for bytes no binary ever wrote.
+var ErrCorrupt = errors.New("fsm: corrupt log entry")
+
+// AppendEncode appends the wire form of e to dst and returns it.
+func (e *Entry) AppendEncode(dst []byte) []byte {
+	dst = append(dst, FormatVersion, byte(OpBatch))
+	dst = binary.AppendVarint(dst, e.Stamp)
+	dst = binary.AppendUvarint(dst, uint64(len(e.Reqs)))
+	for _, r := range e.Reqs {
+		var flags byte
+		if r.Multi {
+			flags = 1
+		}
+		dst = append(dst, flags)
+		dst = binary.AppendUvarint(dst, uint64(len(r.Cmds)))
+		for _, argv := range r.Cmds {
+			dst = binary.AppendUvarint(dst, uint64(len(argv)))
+			for _, a := range argv {
+				dst = binary.AppendUvarint(dst, uint64(len(a)))
+				dst = append(dst, a...)
+			}
+		}
+	}
+	return dst
+}
+
+// DecodeEntry parses an encoded entry. Arguments alias b: the caller keeps b
+// alive and unchanged while the entry is in use.
+func DecodeEntry(b []byte) (*Entry, error) {
+	d := decoder{b: b}
+	if v := d.byte(); v != FormatVersion {
+		return nil, fmt.Errorf("%w: format version %d", ErrCorrupt, v)
+	}
+	if op := Op(d.byte()); op != OpBatch {
+		return nil, fmt.Errorf("%w: op %d", ErrCorrupt, op)
+	}
+	e := &Entry{Stamp: d.varint()}
+	n := d.count()
+	e.Reqs = make([]Request, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		var r Request
+		flags := d.byte()
+		if flags > 1 {
+			d.fail("request flags")
+		}
+		r.Multi = flags == 1
+		nc := d.count()
+		r.Cmds = make([][][]byte, 0, nc)
+		for j := 0; j < nc && d.err == nil; j++ {
+			argc := d.count()
+			argv := make([][]byte, 0, argc)
+			for k := 0; k < argc && d.err == nil; k++ {
+				argv = append(argv, d.bytes())
+			}
+			r.Cmds = append(r.Cmds, argv)
+		}
+		e.Reqs = append(e.Reqs, r)
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("trailing bytes")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return e, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", ErrCorrupt, what)
+	}
+	d.b = nil
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.fail("short entry")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a length that must fit in what is left of the entry, so a
+// corrupt length cannot make the decoder allocate without bound.
+func (d *decoder) count() int {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad length")
+		return 0
+	}
+	d.b = d.b[n:]
+	if v > uint64(len(d.b)) {
+		d.fail("length past end")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.count()
+	if d.err != nil {
+		return nil
+	}
+	s := d.b[:n:n]
+	d.b = d.b[n:]
+	return s
+}
