@@ -24,6 +24,15 @@ const (
 type Request struct {
 	Multi bool
 	Cmds  [][][]byte // each command is its argv, name first
+	// Watch holds the keys a MULTI watched and the versions they had when
+	// WATCH ran (Machine.KeyVersion); if any changed, EXEC answers a null array.
+	Watch []Watched
+}
+
+// Watched is one WATCHed key and the version it had when it was watched.
+type Watched struct {
+	Key     []byte
+	Version uint64
 }
 
 // Entry is one Raft log entry: the leader's wall clock in milliseconds when it
@@ -33,6 +42,12 @@ type Entry struct {
 	Stamp int64
 	Reqs  []Request
 }
+
+// Request flag bits.
+const (
+	flagMulti byte = 1 << iota
+	flagWatch
+)
 
 // ErrCorrupt is returned by DecodeEntry for bytes no binary ever wrote.
 var ErrCorrupt = errors.New("fsm: corrupt log entry")
@@ -45,9 +60,20 @@ func (e *Entry) AppendEncode(dst []byte) []byte {
 	for _, r := range e.Reqs {
 		var flags byte
 		if r.Multi {
-			flags = 1
+			flags |= flagMulti
+		}
+		if len(r.Watch) > 0 {
+			flags |= flagWatch
 		}
 		dst = append(dst, flags)
+		if len(r.Watch) > 0 {
+			dst = binary.AppendUvarint(dst, uint64(len(r.Watch)))
+			for _, w := range r.Watch {
+				dst = binary.AppendUvarint(dst, uint64(len(w.Key)))
+				dst = append(dst, w.Key...)
+				dst = binary.AppendUvarint(dst, w.Version)
+			}
+		}
 		dst = binary.AppendUvarint(dst, uint64(len(r.Cmds)))
 		for _, argv := range r.Cmds {
 			dst = binary.AppendUvarint(dst, uint64(len(argv)))
@@ -76,10 +102,17 @@ func DecodeEntry(b []byte) (*Entry, error) {
 	for i := 0; i < n && d.err == nil; i++ {
 		var r Request
 		flags := d.byte()
-		if flags > 1 {
+		if flags&^(flagMulti|flagWatch) != 0 {
 			d.fail("request flags")
 		}
-		r.Multi = flags == 1
+		r.Multi = flags&flagMulti != 0
+		if flags&flagWatch != 0 {
+			nw := d.count()
+			for k := 0; k < nw && d.err == nil; k++ {
+				key := d.bytes()
+				r.Watch = append(r.Watch, Watched{Key: key, Version: d.uvarint()})
+			}
+		}
 		nc := d.count()
 		r.Cmds = make([][][]byte, 0, nc)
 		for j := 0; j < nc && d.err == nil; j++ {
@@ -127,6 +160,16 @@ func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
 	if n <= 0 {
 		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad uvarint")
 		return 0
 	}
 	d.b = d.b[n:]

@@ -67,3 +67,7 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) { return 0, nil }
 
 // Restore replaces the machine's state with a snapshot written by WriteTo.
 func (m *Machine) Restore(r io.Reader) error { return nil }
+
+// KeyVersion is a number that changes whenever key is written or deleted;
+// WATCH records it and EXEC compares it (see Request.Watch).
+func (m *Machine) KeyVersion(key string) uint64 { return 0 }
