@@ -14,6 +14,7 @@ const (
 	KindNullArray             // *-1 (null array)       | _
 	KindArray                 // *N                     | *N
 	KindMap                   // *2N flat key,value...  | %N
+	KindPairs                 // *N of *2 [key, value]  | %N  (XREAD, XREADGROUP)
 )
 
 // Reply is one command's answer as a value. Str holds the text of simple
@@ -62,6 +63,10 @@ func Array(elems ...Reply) Reply {
 
 // Map is a map reply from interleaved keys and values; RESP2 sees a flat array.
 func Map(kv ...Reply) Reply { return Reply{Kind: KindMap, Elems: kv} }
+
+// Pairs is a map reply that RESP2 shows as an array of [key, value] pairs,
+// as XREAD does; kv interleaves keys and values like Map.
+func Pairs(kv ...Reply) Reply { return Reply{Kind: KindPairs, Elems: kv} }
 
 // IsError reports whether r is an error reply.
 func (r Reply) IsError() bool { return r.Kind == KindError }
