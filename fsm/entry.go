@@ -108,6 +108,9 @@ func DecodeEntry(b []byte) (*Entry, error) {
 		r.Multi = flags&flagMulti != 0
 		if flags&flagWatch != 0 {
 			nw := d.count()
+			if nw == 0 {
+				d.fail("empty watch list")
+			}
 			for k := 0; k < nw && d.err == nil; k++ {
 				key := d.bytes()
 				r.Watch = append(r.Watch, Watched{Key: key, Version: d.uvarint()})
@@ -158,7 +161,7 @@ func (d *decoder) byte() byte {
 
 func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	if n <= 0 || n != uvarintLen(uint64(v)<<1^uint64(v>>63)) {
 		d.fail("bad varint")
 		return 0
 	}
@@ -168,7 +171,7 @@ func (d *decoder) varint() int64 {
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || n != uvarintLen(v) {
 		d.fail("bad uvarint")
 		return 0
 	}
@@ -176,11 +179,14 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
+// Every varint must be in its shortest form, so that an entry has exactly
+// one encoding (a decoded entry re-encodes to the same bytes).
+
 // count reads a length that must fit in what is left of the entry, so a
 // corrupt length cannot make the decoder allocate without bound.
 func (d *decoder) count() int {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || n != uvarintLen(v) {
 		d.fail("bad length")
 		return 0
 	}

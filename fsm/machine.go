@@ -1,19 +1,93 @@
 package fsm
 
 import (
-	"io"
 	"sync"
+
+	"github.com/tidwall/btree"
 )
 
 // Machine is the replicated state: the keyspace of streams. Apply is called by
 // the Raft adapter in log order; Read, Snapshot and the other read-side methods
 // may be called concurrently from connection goroutines.
 type Machine struct {
-	mu sync.RWMutex
+	mu   sync.RWMutex
+	keys map[string]*stream
+	// order holds every key sorted by (hash, key): the deterministic order of
+	// KEYS and SCAN.
+	order *btree.BTreeG[keyRef]
+	// counter is bumped by every effective write; a stream's version is the
+	// counter at its last write, and lastDelete the counter at the last key
+	// deletion (the version of every missing key).
+	counter    uint64
+	lastDelete uint64
+	x          execCtx // the current Apply's context, reused
+}
+
+// keyRef is one key in the SCAN order.
+type keyRef struct {
+	hash uint64
+	key  string
+}
+
+func keyRefLess(a, b keyRef) bool {
+	if a.hash != b.hash {
+		return a.hash < b.hash
+	}
+	return a.key < b.key
+}
+
+func keyHash(key string) uint64 {
+	h := uint64(14695981039346656037) // FNV-1a, 64 bits
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+func newKeyOrder() *btree.BTreeG[keyRef] {
+	return btree.NewBTreeGOptions(keyRefLess, btree.Options{NoLocks: true})
 }
 
 // New returns an empty machine.
-func New() *Machine { return &Machine{} }
+func New() *Machine {
+	return &Machine{keys: make(map[string]*stream), order: newKeyOrder()}
+}
+
+// execCtx is the state of one Apply call.
+type execCtx struct {
+	stamp     int64
+	signalled []string
+	seen      map[string]struct{}
+}
+
+// signal records that key's blocked readers must retry, once per Apply.
+// Small sets are searched linearly; a map takes over for large ones.
+func (x *execCtx) signal(key string) {
+	if x == nil {
+		return
+	}
+	if x.seen == nil {
+		for _, k := range x.signalled {
+			if k == key {
+				return
+			}
+		}
+		if len(x.signalled) < 16 {
+			x.signalled = append(x.signalled, key)
+			return
+		}
+		x.seen = make(map[string]struct{}, 2*len(x.signalled))
+		for _, k := range x.signalled {
+			x.seen[k] = struct{}{}
+		}
+	}
+	if _, ok := x.seen[key]; ok {
+		return
+	}
+	x.seen[key] = struct{}{}
+	x.signalled = append(x.signalled, key)
+}
 
 // Apply executes one log entry and returns one reply per request, in order
 // (a Multi request's reply is the EXEC array). signalled lists the keys whose
@@ -22,11 +96,47 @@ func New() *Machine { return &Machine{} }
 func (m *Machine) Apply(e *Entry) (replies []Reply, signalled []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.x = execCtx{stamp: e.Stamp}
 	replies = make([]Reply, len(e.Reqs))
-	for i := range replies {
-		replies[i] = Err("ERR not implemented")
+	for i := range e.Reqs {
+		replies[i] = m.applyRequest(&m.x, &e.Reqs[i])
 	}
-	return replies, nil
+	signalled = m.x.signalled
+	m.x = execCtx{}
+	return replies, signalled
+}
+
+func (m *Machine) applyRequest(x *execCtx, r *Request) Reply {
+	if !r.Multi {
+		switch len(r.Cmds) {
+		case 0:
+			return Err("ERR empty request")
+		case 1:
+			return m.exec(x, r.Cmds[0], true)
+		}
+	}
+	for _, w := range r.Watch {
+		if m.keyVersion(string(w.Key)) != w.Version {
+			return NullArray()
+		}
+	}
+	out := make([]Reply, len(r.Cmds))
+	for i, argv := range r.Cmds {
+		out[i] = m.exec(x, argv, true)
+	}
+	return Array(out...)
+}
+
+// exec runs one command; write commands only when allowWrite.
+func (m *Machine) exec(x *execCtx, argv [][]byte, allowWrite bool) Reply {
+	c, errReply := lookup(argv)
+	if c == nil {
+		return errReply
+	}
+	if c.write && !allowWrite {
+		return Err("ERR write command '" + c.name + "' sent to Read")
+	}
+	return c.run(m, x, argv)
 }
 
 // Read executes a read-only command (XRANGE, XLEN, XREAD without blocking,
@@ -35,39 +145,63 @@ func (m *Machine) Apply(e *Entry) (replies []Reply, signalled []string) {
 func (m *Machine) Read(argv [][]byte, nowMs int64) Reply {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return Err("ERR not implemented")
+	return m.exec(nil, argv, false)
 }
 
 // Validate checks what does not depend on state (arity is the caller's;
 // options, numbers, ID syntax are here). It returns the error reply and false
 // when argv must be refused without being proposed.
-func Validate(argv [][]byte) (Reply, bool) { return Reply{}, true }
-
-// Blocking reports whether argv (a validated XREAD or XREADGROUP) asked to
-// block: the timeout in milliseconds (0 means forever) and the keys whose
-// signal wakes it.
-func Blocking(argv [][]byte) (timeoutMs int64, keys []string, ok bool) {
-	return 0, nil, false
+func Validate(argv [][]byte) (Reply, bool) {
+	c, errReply := lookup(argv)
+	if c == nil {
+		return errReply, false
+	}
+	if c.check == nil {
+		return Reply{}, true
+	}
+	if r := c.check(argv); r != nil {
+		return *r, false
+	}
+	return Reply{}, true
 }
-
-// PrepareBlock returns argv with every `$` ID replaced by the stream's current
-// last ID (0-0 for a missing key), so that re-running it after a wake-up
-// returns the entries added since the client blocked.
-func (m *Machine) PrepareBlock(argv [][]byte) [][]byte { return argv }
-
-// Snapshot is a frozen point-in-time view of a Machine.
-type Snapshot struct{}
-
-// Snapshot captures the current state cheaply; writing it out happens later,
-// while Apply goes on.
-func (m *Machine) Snapshot() *Snapshot { return &Snapshot{} }
-
-// WriteTo streams the snapshot.
-func (s *Snapshot) WriteTo(w io.Writer) (int64, error) { return 0, nil }
-
-// Restore replaces the machine's state with a snapshot written by WriteTo.
-func (m *Machine) Restore(r io.Reader) error { return nil }
 
 // KeyVersion is a number that changes whenever key is written or deleted;
 // WATCH records it and EXEC compares it (see Request.Watch).
-func (m *Machine) KeyVersion(key string) uint64 { return 0 }
+func (m *Machine) KeyVersion(key string) uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.keyVersion(key)
+}
+
+func (m *Machine) keyVersion(key string) uint64 {
+	if s, ok := m.keys[key]; ok {
+		return s.version
+	}
+	return m.lastDelete
+}
+
+// touch records a write to s.
+func (m *Machine) touch(s *stream) {
+	m.counter++
+	s.version = m.counter
+}
+
+// create adds an empty stream at key.
+func (m *Machine) create(key string) *stream {
+	s := newStream()
+	m.keys[key] = s
+	m.order.Set(keyRef{keyHash(key), key})
+	return s
+}
+
+// remove deletes key; it reports whether the key existed.
+func (m *Machine) remove(key string) bool {
+	if _, ok := m.keys[key]; !ok {
+		return false
+	}
+	delete(m.keys, key)
+	m.order.Delete(keyRef{keyHash(key), key})
+	m.counter++
+	m.lastDelete = m.counter
+	return true
+}

@@ -1,0 +1,77 @@
+package fsm
+
+// command is one entry of the fsm's command table.
+type command struct {
+	name  string // lower case
+	arity int    // Redis arity: n exact, -n at least n
+	write bool
+	// check returns the stateless error of argv, if any (nil: valid).
+	check func(argv [][]byte) *Reply
+	run   func(m *Machine, x *execCtx, argv [][]byte) Reply
+}
+
+// commandTable is built once and never modified.
+var commandTable = buildTable()
+
+func buildTable() map[string]*command {
+	cmds := []*command{
+		{name: "xadd", arity: -5, write: true, check: checkXAdd, run: (*Machine).xadd},
+		{name: "xtrim", arity: -4, write: true, check: checkXTrim, run: (*Machine).xtrim},
+		{name: "xdel", arity: -3, write: true, run: (*Machine).xdel},
+		{name: "xsetid", arity: -3, write: true, check: checkXSetID, run: (*Machine).xsetid},
+		{name: "del", arity: -2, write: true, run: (*Machine).del},
+		{name: "unlink", arity: -2, write: true, run: (*Machine).del},
+		{name: "flushall", arity: -1, write: true, check: checkFlush, run: (*Machine).flush},
+		{name: "flushdb", arity: -1, write: true, check: checkFlush, run: (*Machine).flush},
+		{name: "xlen", arity: 2, run: (*Machine).xlen},
+		{name: "xrange", arity: -4, check: checkXRange, run: (*Machine).xrange},
+		{name: "xrevrange", arity: -4, check: checkXRange, run: (*Machine).xrange},
+		{name: "xread", arity: -4, check: checkXRead, run: (*Machine).xread},
+		{name: "exists", arity: -2, run: (*Machine).exists},
+		{name: "type", arity: 2, run: (*Machine).typeCmd},
+		{name: "keys", arity: 2, run: (*Machine).keysCmd},
+		{name: "scan", arity: -2, check: checkScan, run: (*Machine).scan},
+		{name: "dbsize", arity: 1, run: (*Machine).dbsize},
+	}
+	t := make(map[string]*command, len(cmds))
+	for _, c := range cmds {
+		if _, dup := t[c.name]; dup {
+			panic("fsm: duplicate command " + c.name)
+		}
+		t[c.name] = c
+	}
+	return t
+}
+
+// IsWrite reports whether argv names a command that must go through Apply.
+func IsWrite(argv [][]byte) bool {
+	c, _ := lookup(argv)
+	return c != nil && c.write
+}
+
+// lookup finds argv's command and checks its arity; on failure it returns
+// nil and the error reply.
+func lookup(argv [][]byte) (*command, Reply) {
+	if len(argv) == 0 {
+		return nil, Err("ERR empty command")
+	}
+	var buf [16]byte
+	name := argv[0]
+	if len(name) > len(buf) {
+		return nil, errUnknown(argv)
+	}
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	c, ok := commandTable[string(buf[:len(name)])]
+	if !ok {
+		return nil, errUnknown(argv)
+	}
+	if (c.arity > 0 && len(argv) != c.arity) || (c.arity < 0 && len(argv) < -c.arity) {
+		return nil, errArity(c.name)
+	}
+	return c, Reply{}
+}

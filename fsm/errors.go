@@ -1,0 +1,73 @@
+package fsm
+
+import "strings"
+
+// Error texts, byte-identical to Redis 7.0.15 (see REDIS.md §1).
+const (
+	errSyntax        = "ERR syntax error"
+	errNotInt        = "ERR value is not an integer or out of range"
+	errInvalidID     = "ERR Invalid stream ID specified as stream command argument"
+	errNoSuchKey     = "ERR no such key"
+	errXAddSmaller   = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+	errXAddZero      = "ERR The ID specified in XADD must be greater than 0-0"
+	errXAddExhausted = "ERR The stream has exhausted the last possible ID, unable to add more items"
+	errMaxlenNeg     = "ERR The MAXLEN argument must be >= 0."
+	errLimitNeg      = "ERR The LIMIT argument must be >= 0."
+	errMaxlenMinid   = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+	errLimitNoApprox = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+	errLimitNoStrat  = "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+	errXTrimNoStrat  = "ERR syntax error, XTRIM must be called with a trimming strategy"
+	errInvalidStart  = "ERR invalid start ID for the interval"
+	errInvalidEnd    = "ERR invalid end ID for the interval"
+	errUnbalanced    = "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."
+	errGroupInXRead  = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."
+	errNoAckInXRead  = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."
+	errGtInXRead     = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option."
+	errTimeoutNeg    = "ERR timeout is negative"
+	errTimeoutNotInt = "ERR timeout is not an integer or out of range"
+	errSetIDSmaller  = "ERR The ID specified in XSETID is smaller than the target stream top item"
+	errSetIDAdded    = "ERR The entries_added specified in XSETID is smaller than the target stream length"
+	errSetIDMaxDel   = "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+	errSetIDAddedNeg = "ERR entries_added must be positive"
+	errInvalidCursor = "ERR invalid cursor"
+)
+
+// errArity is Redis's wrong-arity error for the (lower-case) command name.
+func errArity(name string) Reply {
+	return Err("ERR wrong number of arguments for '" + name + "' command")
+}
+
+// errUnknown is Redis's unknown-command error: the name and up to 128 bytes
+// of arguments, each quoted and followed by a space, newlines turned to
+// spaces.
+func errUnknown(argv [][]byte) Reply {
+	var b strings.Builder
+	b.WriteString("ERR unknown command '")
+	b.Write(clip(cstr(argv[0]), 128))
+	b.WriteString("', with args beginning with: ")
+	args := 0
+	for _, a := range argv[1:] {
+		if args >= 128 {
+			break
+		}
+		a = clip(cstr(a), 128-args)
+		b.WriteByte('\'')
+		b.Write(a)
+		b.WriteString("' ")
+		args += len(a) + 3
+	}
+	out := []byte(b.String())
+	for i, c := range out {
+		if c == '\r' || c == '\n' {
+			out[i] = ' '
+		}
+	}
+	return Err(string(out))
+}
+
+func clip(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}

@@ -1,0 +1,111 @@
+package fsm
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func FuzzDecodeEntry(f *testing.F) {
+	seeds := []*Entry{
+		{Stamp: 1, Reqs: []Request{{Cmds: cmds("XADD s * f v")}}},
+		{Stamp: -5, Reqs: []Request{{Multi: true, Cmds: cmds("XADD s * f v", "XLEN s"),
+			Watch: []Watched{{Key: []byte("s"), Version: 7}}}}},
+		{},
+	}
+	for _, e := range seeds {
+		f.Add(e.AppendEncode(nil))
+	}
+	f.Add([]byte{1, 1, 0, 1, 3, 1, 1, 1})
+	f.Add([]byte{1, 1, 0, 1, flagWatch, 0, 0}) // an empty watch list
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := DecodeEntry(b)
+		if err != nil {
+			return
+		}
+		if again := e.AppendEncode(nil); !bytes.Equal(again, b) {
+			t.Fatalf("re-encoded %x; want %x", again, b)
+		}
+	})
+}
+
+// fuzzArgv splits fuzz text into commands (lines) and arguments (spaces);
+// "\x00" stays a byte, so IDs and numbers get odd inputs too.
+func fuzzArgv(s string) [][][]byte {
+	var out [][][]byte
+	for _, line := range strings.Split(s, "\n") {
+		var argv [][]byte
+		for _, a := range strings.Split(line, " ") {
+			argv = append(argv, []byte(a))
+		}
+		out = append(out, argv)
+	}
+	return out
+}
+
+func FuzzApply(f *testing.F) {
+	for _, s := range []string{
+		"XADD s * f v\nXRANGE s - +",
+		"XADD s MAXLEN ~ 1 LIMIT 5 1-* a b\nXADD s 2-1 a b\nXTRIM s MINID 2",
+		"XADD s 1-1 a b\nXDEL s 1-1 1-2\nXREAD COUNT 1 STREAMS s 0\nXSETID s 5",
+		"XREVRANGE s (5 - COUNT 2\nSCAN 0 MATCH [a-z]* COUNT 3 TYPE stream\nKEYS *\\x",
+		"XREAD BLOCK 10 STREAMS s t $ +\nDEL s\nFLUSHALL ASYNC\nEXISTS s s",
+		"xadd s 18446744073709551615-* a b\nxadd s * a b\ntype s\ndbsize\nunlink s",
+	} {
+		f.Add(s, int64(1000))
+	}
+	f.Fuzz(func(t *testing.T, s string, stamp int64) {
+		m := New()
+		for _, argv := range fuzzArgv(s) {
+			_, valid := Validate(argv)
+			r := do(m, stamp, argv)
+			if !valid && !r.IsError() {
+				t.Fatalf("Validate refused %q but it ran: %s", argv, compact(r))
+			}
+			if valid {
+				Blocking(argv)
+				m.PrepareBlock(argv)
+			}
+		}
+		checkInvariants(t, m)
+		// The state must survive a snapshot round trip.
+		var buf bytes.Buffer
+		if _, err := m.Snapshot().WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		r := New()
+		if err := r.Restore(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(battery(m), battery(r)) {
+			t.Fatal("restored state differs")
+		}
+	})
+}
+
+func FuzzSnapshotRoundTrip(f *testing.F) {
+	m := New()
+	do(m, 5, args("XADD s 1-1 f v"))
+	do(m, 5, args("XADD s 1-2 g w"))
+	do(m, 5, args("XDEL s 1-1"))
+	var buf bytes.Buffer
+	if _, err := m.Snapshot().WriteTo(&buf); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte("SRFS\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := New()
+		if err := r.Restore(bytes.NewReader(b)); err != nil {
+			return
+		}
+		var out bytes.Buffer
+		if _, err := r.Snapshot().WriteTo(&out); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), b) {
+			t.Fatalf("snapshot rewritten as %x; want %x", out.Bytes(), b)
+		}
+	})
+}

@@ -1,0 +1,200 @@
+package fsm
+
+// Special XREAD IDs.
+const (
+	readAfter  = iota // entries after id
+	readDollar        // "$": after the stream's last ID
+	readPlus          // "+": the last entry
+)
+
+// xreadArgs are XREAD's parsed arguments.
+type xreadArgs struct {
+	count     int64 // 0: no limit
+	block     bool
+	timeoutMs int64
+	keys      [][]byte
+	ids       []ID
+	kinds     []int
+	idArgs    int // index of the first ID in argv
+}
+
+func checkXRead(argv [][]byte) *Reply {
+	_, r := parseXRead(argv)
+	return r
+}
+
+// parseXRead parses XREAD [COUNT n] [BLOCK ms] STREAMS key... id... as Redis
+// 7.0 does, plus 7.4's "+" ID.
+func parseXRead(argv [][]byte) (xreadArgs, *Reply) {
+	var a xreadArgs
+	fail := func(msg string) (xreadArgs, *Reply) { r := Err(msg); return a, &r }
+	streamsArg := 0
+	for i := 1; i < len(argv) && streamsArg == 0; i++ {
+		more := len(argv) - i - 1
+		o := argv[i]
+		switch {
+		case eqFold(o, "block") && more > 0:
+			i++
+			v, ok := parseLL(argv[i])
+			if !ok {
+				return fail(errTimeoutNotInt)
+			}
+			if v < 0 {
+				return fail(errTimeoutNeg)
+			}
+			a.block, a.timeoutMs = true, v
+		case eqFold(o, "count") && more > 0:
+			i++
+			v, e := parseInt(argv[i])
+			if e != nil {
+				return a, e
+			}
+			a.count = max(v, 0)
+		case eqFold(o, "streams") && more > 0:
+			streamsArg = i + 1
+			if (len(argv)-streamsArg)%2 != 0 {
+				return fail(errUnbalanced)
+			}
+		case eqFold(o, "group") && more >= 2:
+			return fail(errGroupInXRead)
+		case eqFold(o, "noack"):
+			return fail(errNoAckInXRead)
+		default:
+			return fail(errSyntax)
+		}
+	}
+	if streamsArg == 0 {
+		return fail(errSyntax)
+	}
+	n := (len(argv) - streamsArg) / 2
+	a.keys = argv[streamsArg : streamsArg+n]
+	a.idArgs = streamsArg + n
+	a.ids = make([]ID, n)
+	a.kinds = make([]int, n)
+	for i, arg := range argv[a.idArgs:] {
+		switch string(arg) {
+		case "$":
+			a.kinds[i] = readDollar
+		case "+":
+			a.kinds[i] = readPlus
+		case ">":
+			return fail(errGtInXRead)
+		default:
+			id, ok := parseStrictID(arg)
+			if !ok {
+				return fail(errInvalidID)
+			}
+			a.ids[i] = id
+		}
+	}
+	return a, nil
+}
+
+// xread: XREAD [COUNT n] [BLOCK ms] STREAMS key... id...; BLOCK is parsed and
+// ignored here (the caller blocks, see Blocking and PrepareBlock).
+func (m *Machine) xread(_ *execCtx, argv [][]byte) Reply {
+	a, r := parseXRead(argv)
+	if r != nil {
+		return *r
+	}
+	var kv []Reply
+	for i, key := range a.keys {
+		s, ok := m.keys[string(key)]
+		if !ok || s.length == 0 {
+			continue
+		}
+		var entries Reply
+		switch a.kinds[i] {
+		case readDollar:
+			continue // nothing is newer than the last ID right now
+		case readPlus:
+			// Redis 7.4 reads one entry after last_id-1: the top entry if it
+			// is still there, nothing when it was deleted.
+			if s.lastID.IsZero() {
+				continue
+			}
+			entries = s.rangeReply(s.lastID, maxID, 1, false)
+		default:
+			start, ok := a.ids[i].incr()
+			if !ok {
+				continue
+			}
+			entries = s.rangeReply(start, maxID, a.count, false)
+		}
+		if len(entries.Elems) == 0 {
+			continue
+		}
+		kv = append(kv, Bulk(key), entries)
+	}
+	if len(kv) == 0 {
+		return NullArray()
+	}
+	return Pairs(kv...)
+}
+
+// Blocking reports whether argv (a validated XREAD or XREADGROUP) asked to
+// block: the timeout in milliseconds (0 means forever) and the keys whose
+// signal wakes it.
+func Blocking(argv [][]byte) (timeoutMs int64, keys []string, ok bool) {
+	if len(argv) == 0 || !eqFold(argv[0], "xread") {
+		return 0, nil, false
+	}
+	a, r := parseXRead(argv)
+	if r != nil || !a.block {
+		return 0, nil, false
+	}
+	keys = make([]string, len(a.keys))
+	for i, k := range a.keys {
+		keys[i] = string(k)
+	}
+	return a.timeoutMs, keys, true
+}
+
+// PrepareBlock returns argv with every `$` ID replaced by the stream's current
+// last ID (0-0 for a missing key), so that re-running it after a wake-up
+// returns the entries added since the client blocked. A `+` on a stream with
+// no entries is treated the same way (on a non-empty stream XREAD + answers
+// at once and never blocks).
+func (m *Machine) PrepareBlock(argv [][]byte) [][]byte {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.prepareBlock(argv)
+}
+
+// ReadOrPrepare runs Read and, when the reply is a null array (nothing to
+// serve: the caller will block), also PrepareBlock, both against the same
+// state under one lock. Calling Read then PrepareBlock separately lets an
+// XADD slip in between, whose entry the blocked client would then miss.
+func (m *Machine) ReadOrPrepare(argv [][]byte, nowMs int64) (r Reply, prepared [][]byte) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r = m.exec(nil, argv, false)
+	if r.Kind == KindNullArray {
+		prepared = m.prepareBlock(argv)
+	}
+	return r, prepared
+}
+
+func (m *Machine) prepareBlock(argv [][]byte) [][]byte {
+	a, r := parseXRead(argv)
+	if r != nil {
+		return argv
+	}
+	out := append([][]byte(nil), argv...)
+	for i, key := range a.keys {
+		kind := a.kinds[i]
+		if kind == readAfter {
+			continue
+		}
+		s, ok := m.keys[string(key)]
+		if kind == readPlus && ok && s.length > 0 {
+			continue
+		}
+		var last ID
+		if ok {
+			last = s.lastID
+		}
+		out[a.idArgs+i] = last.AppendText(nil)
+	}
+	return out
+}
