@@ -1,0 +1,301 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/streamraft/streamraft/fsm"
+)
+
+// Group-commit limits. A Raft entry costs a bolt transaction whatever its
+// size, so the proposer packs every request queued while the previous entry
+// was in flight into the next one (see DESIGN.md).
+const (
+	// maxInFlight is how many entries may be proposed and not yet applied.
+	// One keeps the stamp order trivially equal to the apply order and is
+	// what DESIGN.md measured; raise it only with a benchmark.
+	maxInFlight = 1
+	// maxBatchBytes caps an entry's encoded size (a lone larger request
+	// still goes out, alone).
+	maxBatchBytes = 4 << 20
+	// maxBatchReqs caps the requests in one entry.
+	maxBatchReqs = 4096
+	// queueLen is how many requests may wait for the proposer before
+	// callers block (backpressure).
+	queueLen = 8192
+)
+
+// proposal is one caller's request waiting for its reply.
+type proposal struct {
+	ctx  context.Context
+	req  fsm.Request
+	size int
+	done chan result // buffered(1): the proposer never blocks on a caller
+}
+
+type result struct {
+	reply fsm.Reply
+	err   error
+}
+
+// flight is an entry handed to Raft, and who waits for its replies.
+type flight struct {
+	f     raft.ApplyFuture
+	batch []*proposal
+}
+
+// proposer is the one goroutine per shard that owns proposing. Callers
+// enqueue; the proposer drains everything queued into one fsm.Entry as soon
+// as an in-flight slot is free (never on a timer, so a lone client pays no
+// waiting), proposes it, and a responder goroutine answers each caller with
+// its own reply, in order.
+//
+// A caller whose ctx ends while its request is still queued is skipped. Once
+// proposed, a request may still commit after its caller gave up: that
+// caller's answer is lost, but the write happened (as with any database whose
+// client times out after sending a command).
+type proposer struct {
+	r        *raft.Raft
+	logger   *slog.Logger
+	queue    chan *proposal
+	stop     <-chan struct{}
+	raftDown <-chan struct{} // closed once raft.Shutdown returned
+	exited   chan struct{}   // closed when every queued caller has been answered
+	inflight chan struct{}   // semaphore of maxInFlight slots
+	flights  chan flight
+	stamp    int64 // last stamp proposed; stamps never go backwards
+
+	entries  atomic.Uint64 // entries proposed
+	requests atomic.Uint64 // requests proposed
+}
+
+func newProposer(r *raft.Raft, stop, raftDown <-chan struct{}, logger *slog.Logger) *proposer {
+	return &proposer{
+		r:        r,
+		logger:   logger,
+		queue:    make(chan *proposal, queueLen),
+		stop:     stop,
+		raftDown: raftDown,
+		exited:   make(chan struct{}),
+		inflight: make(chan struct{}, maxInFlight),
+		flights:  make(chan flight, maxInFlight),
+	}
+}
+
+// start runs the proposer and its responder until stop closes.
+func (p *proposer) start() {
+	respDone := make(chan struct{})
+	go func() {
+		defer close(respDone)
+		p.respond()
+	}()
+	go func() {
+		p.run()
+		close(p.flights)
+		<-respDone
+		p.drainShutdown()
+		close(p.exited)
+	}()
+}
+
+// Propose queues req and waits for its reply.
+func (p *proposer) Propose(ctx context.Context, req fsm.Request) (fsm.Reply, error) {
+	pr := &proposal{ctx: ctx, req: req, size: requestSize(req), done: make(chan result, 1)}
+	select {
+	case p.queue <- pr:
+	case <-ctx.Done():
+		return fsm.Reply{}, ctx.Err()
+	case <-p.stop:
+		return fsm.Reply{}, ErrShutdown
+	}
+	select {
+	case r := <-pr.done:
+		return r.reply, r.err
+	case <-ctx.Done():
+		return fsm.Reply{}, ctx.Err()
+	case <-p.exited:
+		select {
+		case r := <-pr.done:
+			return r.reply, r.err
+		default:
+			return fsm.Reply{}, ErrShutdown
+		}
+	}
+}
+
+func (p *proposer) run() {
+	var carry *proposal
+	for {
+		first := carry
+		carry = nil
+		if first == nil {
+			select {
+			case first = <-p.queue:
+			case <-p.stop:
+				return
+			}
+		}
+		select {
+		case p.inflight <- struct{}{}:
+		case <-p.stop:
+			first.done <- result{err: ErrShutdown}
+			return
+		}
+		var batch []*proposal
+		batch, carry = p.drain(first)
+		if len(batch) == 0 {
+			<-p.inflight
+			continue
+		}
+		p.propose(batch)
+	}
+}
+
+// drain takes first and whatever else is queued, up to the batch limits,
+// skipping callers that already gave up. A request that would overflow the
+// byte cap is returned as carry, to lead the next batch.
+func (p *proposer) drain(first *proposal) (batch []*proposal, carry *proposal) {
+	bytes := 0
+	take := func(pr *proposal) {
+		if pr.ctx.Err() != nil {
+			pr.done <- result{err: pr.ctx.Err()}
+			return
+		}
+		batch = append(batch, pr)
+		bytes += pr.size
+	}
+	take(first)
+	for len(batch) < maxBatchReqs {
+		select {
+		case pr := <-p.queue:
+			if len(batch) > 0 && bytes+pr.size > maxBatchBytes {
+				return batch, pr
+			}
+			take(pr)
+		default:
+			return batch, nil
+		}
+	}
+	return batch, nil
+}
+
+func (p *proposer) propose(batch []*proposal) {
+	if p.r.State() != raft.Leader {
+		p.fail(batch, leaderErr(p.r))
+		<-p.inflight
+		return
+	}
+	p.stamp = max(time.Now().UnixMilli(), p.stamp)
+	e := fsm.Entry{Stamp: p.stamp, Reqs: make([]fsm.Request, len(batch))}
+	size := 16
+	for i, pr := range batch {
+		e.Reqs[i] = pr.req
+		size += pr.size
+	}
+	data := e.AppendEncode(make([]byte, 0, size))
+	p.entries.Add(1)
+	p.requests.Add(uint64(len(batch)))
+	p.flights <- flight{f: p.r.Apply(data, 0), batch: batch}
+}
+
+// respond waits for each flight in order and answers its callers.
+func (p *proposer) respond() {
+	for fl := range p.flights {
+		err := p.await(fl.f)
+		if err != nil {
+			p.fail(fl.batch, mapRaftErr(p.r, err))
+		} else if replies, ok := fl.f.Response().([]fsm.Reply); !ok || len(replies) != len(fl.batch) {
+			p.logger.Error("apply returned a bad response", "index", fl.f.Index(), "requests", len(fl.batch))
+			p.fail(fl.batch, fmt.Errorf("cluster: apply at index %d returned %T for %d requests", fl.f.Index(), fl.f.Response(), len(fl.batch)))
+		} else {
+			for i, pr := range fl.batch {
+				pr.done <- result{reply: replies[i]}
+			}
+		}
+		<-p.inflight
+	}
+}
+
+// await waits for f, or returns raft.ErrRaftShutdown once raftDown closed
+// (see awaitFuture).
+func (p *proposer) await(f raft.ApplyFuture) error { return awaitFuture(f, p.raftDown) }
+
+func (p *proposer) fail(batch []*proposal, err error) {
+	for _, pr := range batch {
+		pr.done <- result{err: err}
+	}
+}
+
+// drainShutdown answers everybody still queued once the proposer stopped.
+func (p *proposer) drainShutdown() {
+	for {
+		select {
+		case pr := <-p.queue:
+			pr.done <- result{err: ErrShutdown}
+		default:
+			return
+		}
+	}
+}
+
+// requestSize estimates a request's encoded size.
+func requestSize(req fsm.Request) int {
+	n := 4
+	for _, argv := range req.Cmds {
+		n += 2
+		for _, a := range argv {
+			n += len(a) + 2
+		}
+	}
+	for _, w := range req.Watch {
+		n += len(w.Key) + 12
+	}
+	return n
+}
+
+// awaitFuture waits for f. Raft does not answer futures whose entries were
+// committed but not yet applied when it shut down, so once raftDown closes
+// this stops waiting and reports raft.ErrRaftShutdown: the goroutine left
+// behind ends if Raft ever answers, and the process is stopping anyway.
+func awaitFuture(f raft.Future, raftDown <-chan struct{}) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-raftDown:
+		select {
+		case err := <-done:
+			return err
+		default:
+			return raft.ErrRaftShutdown
+		}
+	}
+}
+
+// leaderErr says why this node cannot serve: nobody leads, or somebody else.
+func leaderErr(r *raft.Raft) error {
+	if addr, _ := r.LeaderWithID(); addr == "" {
+		return ErrNoLeader
+	}
+	return ErrNotLeader
+}
+
+// mapRaftErr turns a raft future's error into a cluster error.
+func mapRaftErr(r *raft.Raft, err error) error {
+	switch {
+	case errors.Is(err, raft.ErrRaftShutdown):
+		return fmt.Errorf("%w: %w", ErrShutdown, err)
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
+		errors.Is(err, raft.ErrLeadershipTransferInProgress), errors.Is(err, raft.ErrAbortedByRestore):
+		return fmt.Errorf("%w: %w", leaderErr(r), err)
+	default:
+		return fmt.Errorf("cluster: raft: %w", err)
+	}
+}

@@ -1,0 +1,432 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+
+	"github.com/streamraft/streamraft/fsm"
+)
+
+// On-disk layout of a shard, under ShardConfig.Dir.
+const (
+	boltFile      = "raft.db" // log and stable store
+	snapshotsKept = 2         // raft.FileSnapshotStore keeps them in snapshots/
+	logCacheSize  = 512       // recent entries kept in memory
+	// boltLockTimeout bounds the wait for the bolt file's lock: another
+	// process using the same data dir fails the open instead of hanging.
+	boltLockTimeout = 2 * time.Second
+)
+
+// Transport settings.
+const (
+	transportPool    = 3
+	transportTimeout = 10 * time.Second
+)
+
+// ShardConfig is what OpenShard needs to run one Raft group.
+type ShardConfig struct {
+	ID     string // shard ID, e.g. "0"
+	NodeID string // this node's Raft server ID
+	Dir    string // <data-dir>/shards/<id>
+
+	// RaftListener, when set, carries the Raft traffic; otherwise OpenShard
+	// listens on RaftAddr. RaftAdvertise is the address peers dial (default:
+	// the listener's address).
+	RaftListener  net.Listener
+	RaftAddr      string
+	RaftAdvertise string
+
+	SnapshotThreshold uint64        // entries since the last snapshot; 0: raft default
+	SnapshotInterval  time.Duration // how often to check the threshold; 0: raft default
+	TrailingLogs      uint64        // entries kept after a snapshot; 0: raft default
+
+	// Raft timeouts; zero keeps hashicorp/raft's defaults. Tests shorten them
+	// so a one-voter group elects itself quickly.
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
+
+	Logger *slog.Logger
+}
+
+// Shard is one hashicorp/raft group replicating an fsm.Machine.
+type Shard struct {
+	id     string
+	nodeID string
+	logger *slog.Logger
+
+	m         *fsm.Machine
+	fsm       *shardFSM
+	waits     *WaitRegistry
+	r         *raft.Raft
+	store     *raftboltdb.BoltStore
+	snaps     *raft.FileSnapshotStore
+	transport *raft.NetworkTransport
+	prop      *proposer
+	reads     *readIndex
+
+	notifyCh  chan bool
+	stop      chan struct{}
+	raftDown  chan struct{} // closed once raft.Shutdown returned
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+
+	mu    sync.Mutex
+	epoch uint64 // bumped on every leadership change
+	ready bool   // leader, and this term's barrier applied
+}
+
+// OpenShard opens (or creates) the shard's stores under cfg.Dir, joins the
+// transport, bootstraps a one-voter configuration if the directory holds no
+// Raft state yet (never again), and starts Raft.
+func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger = logger.With("shard", cfg.ID)
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("shard %s: create dir: %w", cfg.ID, err)
+	}
+	s := &Shard{
+		id: cfg.ID, nodeID: cfg.NodeID, logger: logger,
+		m: fsm.New(), waits: &WaitRegistry{},
+		notifyCh: make(chan bool, 8), stop: make(chan struct{}), raftDown: make(chan struct{}),
+	}
+	s.fsm = &shardFSM{m: s.m, waits: s.waits}
+	defer func() {
+		if err != nil {
+			s.closeStores()
+		}
+	}()
+	hl := newHclog(logger, "")
+	boltOpts := &bbolt.Options{Timeout: boltLockTimeout}
+	if s.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, boltFile), BoltOptions: boltOpts}); err != nil {
+		return nil, fmt.Errorf("shard %s: open log store: %w", cfg.ID, err)
+	}
+	if s.snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.Dir, snapshotsKept, hl.Named("snapshot")); err != nil {
+		return nil, fmt.Errorf("shard %s: open snapshot store: %w", cfg.ID, err)
+	}
+	if s.transport, err = newTransport(cfg, hl.Named("net")); err != nil {
+		return nil, fmt.Errorf("shard %s: %w", cfg.ID, err)
+	}
+	conf := s.raftConfig(cfg, hl)
+	if err := s.bootstrapOnce(conf); err != nil {
+		return nil, err
+	}
+	logs, err := raft.NewLogCache(logCacheSize, s.store)
+	if err != nil {
+		return nil, fmt.Errorf("shard %s: log cache: %w", cfg.ID, err)
+	}
+	if s.r, err = raft.NewRaft(conf, s.fsm, logs, s.store, s.snaps, s.transport); err != nil {
+		return nil, fmt.Errorf("shard %s: start raft: %w", cfg.ID, err)
+	}
+	if err := s.checkVoter(conf.LocalID); err != nil {
+		_ = s.r.Shutdown().Error()
+		return nil, err
+	}
+	s.start()
+	return s, nil
+}
+
+// checkVoter refuses a data directory whose Raft configuration does not
+// list this node: with one voter per group that node could never lead (a
+// changed --node-id, or a directory copied from another node).
+func (s *Shard) checkVoter(id raft.ServerID) error {
+	f := s.r.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return fmt.Errorf("shard %s: read configuration: %w", s.id, err)
+	}
+	var ids []raft.ServerID
+	for _, srv := range f.Configuration().Servers {
+		if srv.ID == id {
+			return nil
+		}
+		ids = append(ids, srv.ID)
+	}
+	return fmt.Errorf("shard %s: node ID %q is not in the group's configuration %v: was the data dir written with another --node-id?", s.id, id, ids)
+}
+
+func (s *Shard) raftConfig(cfg ShardConfig, hl hclog.Logger) *raft.Config {
+	conf := raft.DefaultConfig()
+	conf.LocalID = raft.ServerID(cfg.NodeID)
+	conf.Logger = hl
+	conf.NotifyCh = s.notifyCh
+	if cfg.SnapshotThreshold > 0 {
+		conf.SnapshotThreshold = cfg.SnapshotThreshold
+	}
+	if cfg.SnapshotInterval > 0 {
+		conf.SnapshotInterval = cfg.SnapshotInterval
+	}
+	if cfg.TrailingLogs > 0 {
+		conf.TrailingLogs = cfg.TrailingLogs
+	}
+	if cfg.HeartbeatTimeout > 0 {
+		conf.HeartbeatTimeout = cfg.HeartbeatTimeout
+	}
+	if cfg.ElectionTimeout > 0 {
+		conf.ElectionTimeout = cfg.ElectionTimeout
+	}
+	if cfg.LeaderLeaseTimeout > 0 {
+		conf.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
+	}
+	return conf
+}
+
+// bootstrapOnce writes the one-voter configuration, but only into a
+// directory that has no Raft state: a node that ever ran never bootstraps
+// again (that could fork the group's history).
+func (s *Shard) bootstrapOnce(conf *raft.Config) error {
+	if err := raft.ValidateConfig(conf); err != nil {
+		return fmt.Errorf("shard %s: raft config: %w", s.id, err)
+	}
+	existing, err := raft.HasExistingState(s.store, s.store, s.snaps)
+	if err != nil {
+		return fmt.Errorf("shard %s: check raft state: %w", s.id, err)
+	}
+	if existing {
+		return nil
+	}
+	voters := raft.Configuration{Servers: []raft.Server{{
+		Suffrage: raft.Voter, ID: conf.LocalID, Address: s.transport.LocalAddr(),
+	}}}
+	if err := raft.BootstrapCluster(conf, s.store, s.store, s.snaps, s.transport, voters); err != nil {
+		return fmt.Errorf("shard %s: bootstrap: %w", s.id, err)
+	}
+	s.logger.Info("bootstrapped a one-voter group", "id", conf.LocalID, "raft_addr", s.transport.LocalAddr())
+	return nil
+}
+
+// newTransport builds the Raft transport: plain TCP on its own listener for
+// now. When several shards share one multiplexed port this is the function
+// that changes.
+func newTransport(cfg ShardConfig, hl hclog.Logger) (*raft.NetworkTransport, error) {
+	ln := cfg.RaftListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.RaftAddr); err != nil {
+			return nil, fmt.Errorf("listen raft: %w", err)
+		}
+	}
+	adv := ln.Addr()
+	if cfg.RaftAdvertise != "" {
+		a, err := net.ResolveTCPAddr("tcp", cfg.RaftAdvertise)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("raft advertise address: %w", err)
+		}
+		adv = a
+	}
+	layer := &streamLayer{Listener: ln, advertise: adv}
+	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: layer, MaxPool: transportPool, Timeout: transportTimeout, Logger: hl,
+	}), nil
+}
+
+// streamLayer is a raft.StreamLayer over a TCP listener whose advertised
+// address may differ from the one it is bound to.
+type streamLayer struct {
+	net.Listener
+	advertise net.Addr
+}
+
+func (l *streamLayer) Addr() net.Addr { return l.advertise }
+
+func (l *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	return d.Dial("tcp", string(addr))
+}
+
+// start runs the shard's goroutines: leadership watcher, proposer, reads.
+func (s *Shard) start() {
+	s.prop = newProposer(s.r, s.stop, s.raftDown, s.logger)
+	s.prop.start()
+	s.reads = newReadIndex(s.r, &s.fsm.applied, s.Ready, s.stop, s.raftDown)
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.reads.run()
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.watchLeadership()
+	}()
+}
+
+// watchLeadership follows Raft's leadership notifications. On gaining
+// leadership it waits for a barrier (an entry of the new term applied)
+// before declaring the shard ready; on losing it, it wakes every blocked
+// reader so they re-try and get redirected.
+func (s *Shard) watchLeadership() {
+	for {
+		select {
+		case leader := <-s.notifyCh:
+			s.mu.Lock()
+			s.epoch++
+			s.ready = false
+			epoch := s.epoch
+			s.mu.Unlock()
+			if leader {
+				s.wg.Add(1)
+				go func() {
+					defer s.wg.Done()
+					s.establish(epoch)
+				}()
+			} else {
+				s.logger.Info("lost leadership")
+				s.waits.SignalAll()
+			}
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+func (s *Shard) establish(epoch uint64) {
+	f := s.r.Barrier(0)
+	if err := awaitFuture(f, s.raftDown); err != nil {
+		s.logger.Debug("leadership barrier failed", "err", err)
+		return
+	}
+	// Barriers do not reach the FSM, but once this one is done everything
+	// before it is applied: the applied index may count it.
+	if idx, ok := f.(raft.IndexFuture); ok {
+		s.fsm.applied.advance(idx.Index())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epoch == epoch && s.r.State() == raft.Leader {
+		s.ready = true
+		s.logger.Info("leader ready", "applied_index", s.fsm.applied.get())
+	}
+}
+
+// Ready reports whether this node leads the shard and has applied its log
+// up to an entry of the current term, so it can serve reads and writes.
+func (s *Shard) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ready
+}
+
+// WaitReady blocks until the shard is Ready, ctx ends or the shard closes.
+func (s *Shard) WaitReady(ctx context.Context) error {
+	const poll = 10 * time.Millisecond // leadership changes are rare; cheap to poll
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for !s.Ready() {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return fmt.Errorf("shard %s: wait for leadership: %w", s.id, ctx.Err())
+		case <-s.stop:
+			return ErrShutdown
+		}
+	}
+	return nil
+}
+
+// Write proposes req and returns its reply once applied.
+func (s *Shard) Write(ctx context.Context, req fsm.Request) (fsm.Reply, error) {
+	return s.prop.Propose(ctx, req)
+}
+
+// Read runs fn after a read-index barrier.
+func (s *Shard) Read(ctx context.Context, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
+	if err := s.reads.barrier(ctx); err != nil {
+		return fsm.Reply{}, err
+	}
+	return fn(s.m), nil
+}
+
+// Watch registers interest in keys (see WaitRegistry.Watch).
+func (s *Shard) Watch(keys []string) (<-chan struct{}, func()) {
+	return s.waits.Watch(keys)
+}
+
+// Leader reports whether this node leads the shard (it may not be Ready
+// yet).
+func (s *Shard) Leader() bool { return s.r.State() == raft.Leader }
+
+// ShardStatus describes a shard for health checks and /status.
+type ShardStatus struct {
+	ID                string `json:"id"`
+	State             string `json:"state"`
+	Leader            bool   `json:"leader"`
+	Ready             bool   `json:"ready"`
+	LeaderID          string `json:"leader_id"`
+	LeaderAddr        string `json:"leader_addr"`
+	Term              uint64 `json:"term"`
+	CommitIndex       uint64 `json:"commit_index"`
+	AppliedIndex      uint64 `json:"applied_index"`
+	LastSnapshotIndex uint64 `json:"last_snapshot_index"`
+	LastSnapshotTerm  uint64 `json:"last_snapshot_term"`
+}
+
+// Status returns the shard's current state.
+func (s *Shard) Status() ShardStatus {
+	addr, id := s.r.LeaderWithID()
+	st := ShardStatus{
+		ID: s.id, State: s.r.State().String(), Leader: s.r.State() == raft.Leader,
+		Ready: s.Ready(), LeaderID: string(id), LeaderAddr: string(addr),
+		Term: s.r.CurrentTerm(), CommitIndex: s.r.CommitIndex(), AppliedIndex: s.fsm.applied.get(),
+	}
+	if metas, err := s.snaps.List(); err == nil && len(metas) > 0 {
+		st.LastSnapshotIndex, st.LastSnapshotTerm = metas[0].Index, metas[0].Term
+	}
+	return st
+}
+
+// Close stops the shard: queued writes and waiting reads get ErrShutdown,
+// blocked readers are woken, Raft shuts down, then the transport and the
+// stores close. It is safe to call more than once.
+func (s *Shard) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.mu.Lock()
+		s.epoch++
+		s.ready = false
+		s.mu.Unlock()
+		var errs []error
+		if err := s.r.Shutdown().Error(); err != nil {
+			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
+		}
+		close(s.raftDown)
+		<-s.prop.exited
+		s.wg.Wait()
+		s.waits.Close()
+		errs = append(errs, s.closeStores())
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("shard %s: close: %w", s.id, err)
+		}
+	})
+	return s.closeErr
+}
+
+func (s *Shard) closeStores() error {
+	var errs []error
+	if s.transport != nil {
+		if err := s.transport.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("transport: %w", err))
+		}
+	}
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("log store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
