@@ -34,11 +34,14 @@ func BenchmarkXRANGE(b *testing.B) {
 	}
 	for _, count := range []int{10, 100} {
 		b.Run(fmt.Sprintf("COUNT_%d", count), func(b *testing.B) {
+			cmds := make([][][]byte, 1024)
+			for i := range cmds {
+				start := fmt.Appendf(nil, "%d", 1+(i*7919)%(n/10-count))
+				cmds[i] = [][]byte{[]byte("XRANGE"), []byte("s"), start, []byte("+"), []byte("COUNT"), []byte(fmt.Sprint(count))}
+			}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				start := fmt.Appendf(nil, "%d", 1+(i*7919)%(n/10-count))
-				argv := [][]byte{[]byte("XRANGE"), []byte("s"), start, []byte("+"), []byte("COUNT"), []byte(fmt.Sprint(count))}
-				r := m.Read(argv, 0)
+				r := m.Read(cmds[i%len(cmds)], 0)
 				if len(r.Elems) != count {
 					b.Fatalf("XRANGE returned %d entries; want %d", len(r.Elems), count)
 				}

@@ -106,10 +106,17 @@ func diffScripts() map[string][]string {
 		"xadd_trim":     {"XADD s MAXLEN 10 100-0 a b", "XLEN s", "XADD s MAXLEN ~ 10 101-0 a b", "XLEN s", "XADD s MINID 100 102-0 a b", "XRANGE s - +", "XADD s NOMKSTREAM MAXLEN ~ 1 LIMIT 1 103-0 a b"},
 	}
 	scripts := map[string][]string{
-		"errors":  errs,
-		"ranges":  cat(big, ranges),
-		"xdel":    cat(big, dels),
-		"mixed":   cat(fill("a", 30, ""), fill("b", 5, ""), []string{"XREAD STREAMS a b 2-5 0", "XREAD COUNT 1 STREAMS b a 0 0", "DEL a b c a", "EXISTS a b", "XREAD STREAMS a 0"}),
+		"errors": errs,
+		"ranges": cat(big, ranges),
+		"xdel":   cat(big, dels),
+		"mixed":  cat(fill("a", 30, ""), fill("b", 5, ""), []string{"XREAD STREAMS a b 2-5 0", "XREAD COUNT 1 STREAMS b a 0 0", "DEL a b c a", "EXISTS a b", "XREAD STREAMS a 0"}),
+		"xsetid": cat(fill("s", 150, ""), []string{
+			"XDEL s 15-9 15-8 15-7", "XSETID s 15-5", "XSETID s 15-6", "XADD s 15-7 a b", "XADD s 15-* a b",
+			"XRANGE s 15 +", "XREVRANGE s + 14-9", "XDEL s 15-6", "XTRIM s MINID 15-8", "XRANGE s 15 +",
+			"XTRIM s MAXLEN 2", "XRANGE s - +", "XDEL s 15-7 15-8", "XLEN s", "XSETID s 3", "XADD s 3-* a b",
+			"XADD s 2-* a b", "XRANGE s - +", "XSETID s 1 ENTRIESADDED 0", "XSETID s 9 ENTRIESADDED 0 MAXDELETEDID 8",
+			"XREAD STREAMS s 0", "XTRIM s MAXLEN 0", "XSETID s 0", "XADD s 0-* a b", "XSETID s 0-0", "XADD s 0-0 a b",
+		}),
 		"bigvals": {"XADD s 1-1 f " + string(make([]byte, 0)) + "x", "XADD s 1-2 f " + fmt.Sprintf("%04000d", 7), "XADD s 1-3 f " + fmt.Sprintf("%04000d", 8), "XADD s 1-4 g h", "XTRIM s MAXLEN ~ 1", "XLEN s", "XRANGE s - +"},
 	}
 	for name, tr := range trims {
