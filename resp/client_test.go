@@ -11,7 +11,7 @@ import (
 
 // rawClient speaks raw bytes to the server, for byte-exact assertions.
 type rawClient struct {
-	t  *testing.T
+	t  testing.TB
 	nc net.Conn
 	br *bufio.Reader
 }
@@ -20,7 +20,7 @@ type rawClient struct {
 // machine, short enough that a hung server fails the test quickly.
 const ioTimeout = 5 * time.Second
 
-func dial(t *testing.T, addr string) *rawClient {
+func dial(t testing.TB, addr string) *rawClient {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {

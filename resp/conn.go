@@ -64,7 +64,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{
 		srv: s, nc: nc, id: s.nextID.Add(1), ctx: ctx, cancel: cancel,
 		reqs: make(chan request, queueLen), done: make(chan struct{}),
-		w: Writer{Proto: 2, Buf: make([]byte, 0, 16*1024)},
+		w:     Writer{Proto: 2, Buf: make([]byte, 0, 16*1024)},
 		proto: 2, created: now, lastCmd: now, cmdName: "NULL", inMulti: -1,
 	}
 	return c

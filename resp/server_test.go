@@ -278,3 +278,19 @@ func TestShutdownDeadline(t *testing.T) {
 	}
 	c.expectClosed()
 }
+
+// BenchmarkServerPipeline: pipelined XLEN reads through the whole server
+// (reader, dispatcher, Backend.Read, writer), 100 commands per write.
+func BenchmarkServerPipeline(b *testing.B) {
+	ts := startServer(b, Config{})
+	c := dial(b, ts.addr)
+	batch := strings.Repeat(encode("XLEN", "s"), 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 100 {
+		c.send(batch)
+		for j := 0; j < 100; j++ {
+			c.reply()
+		}
+	}
+}

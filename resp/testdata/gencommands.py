@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates resp/commands_meta.go and resp/testdata/command_info.golden from a
-running redis-server 7.0.15: usage gencommands.py PORT.
+running redis-server 7.0.15: usage gencommands.py PORT (run from resp/, then
+gofmt -w commands_meta.go).
 
 The metadata (arity, flags, key positions, ACL categories, tips, key specs,
 subcommands, docs summary) is read from the server with COMMAND INFO and
