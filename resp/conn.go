@@ -253,10 +253,13 @@ func (c *conn) once(cmd *command, argv [][]byte, prepared *[][]byte) (fsm.Reply,
 	}
 	now := time.Now().UnixMilli()
 	return c.srv.backend.Read(c.ctx, key, func(m *fsm.Machine) fsm.Reply {
-		r := m.Read(argv, now)
-		if prepared != nil && r.Kind == fsm.KindNullArray {
-			*prepared = m.PrepareBlock(argv)
+		if prepared == nil {
+			return m.Read(argv, now)
 		}
+		// One lock for both, so no XADD lands between the read and the
+		// pinning of `$` (that entry would be missed).
+		r, p := m.ReadOrPrepare(argv, now)
+		*prepared = p
 		return r
 	})
 }
