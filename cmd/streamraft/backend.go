@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/streamraft/streamraft/cluster"
+	"github.com/streamraft/streamraft/fsm"
+	"github.com/streamraft/streamraft/resp"
+)
+
+// backend adapts a *cluster.Node to resp.Backend: same calls, with the
+// cluster's errors turned into the ones resp knows how to word.
+type backend struct{ node *cluster.Node }
+
+var _ resp.Backend = backend{}
+
+func (b backend) Write(ctx context.Context, key []byte, req fsm.Request) (fsm.Reply, error) {
+	r, err := b.node.Write(ctx, key, req)
+	return r, backendErr(err)
+}
+
+func (b backend) Read(ctx context.Context, key []byte, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
+	r, err := b.node.Read(ctx, key, fn)
+	return r, backendErr(err)
+}
+
+func (b backend) Watch(key []byte, keys []string) (<-chan struct{}, func()) {
+	return b.node.Watch(key, keys)
+}
+
+// backendErr maps cluster errors to resp's: no leader yet -> TRYAGAIN;
+// shutting down or not the leader -> CLUSTERDOWN (MOVED comes with the
+// multi-node cluster). Other errors (ctx ends) pass through.
+func backendErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, cluster.ErrNoLeader):
+		return resp.ErrTryAgain
+	case errors.Is(err, cluster.ErrShutdown), errors.Is(err, cluster.ErrNotLeader):
+		return resp.ErrClusterDown
+	}
+	return err
+}

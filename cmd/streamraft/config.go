@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// envPrefix prefixes the environment variable that can set each flag:
+// --snapshot-threshold is also STREAMRAFT_SNAPSHOT_THRESHOLD.
+const envPrefix = "STREAMRAFT_"
+
+// minSnapshotInterval is hashicorp/raft's lower bound for SnapshotInterval.
+const minSnapshotInterval = 5 * time.Millisecond
+
+// Config is everything the binary is told from outside.
+type Config struct {
+	NodeID            string
+	DataDir           string
+	Addr              string // RESP listen address
+	Advertise         string // RESP address clients are sent to
+	RaftAddr          string
+	HTTPAddr          string
+	LogLevel          string
+	MaxBulkBytes      int64
+	MaxClients        int
+	SnapshotThreshold uint64
+	SnapshotInterval  time.Duration
+}
+
+const usageHeader = `Usage: streamraft [flags]
+
+streamraft is a Redis-compatible stream broker whose writes go through a Raft log.
+With no flags it is a one-node server on 127.0.0.1:6379 with its data in ./data.
+
+Every flag can also be set from the environment as STREAMRAFT_<FLAG>, upper case
+with dashes as underscores (--data-dir is STREAMRAFT_DATA_DIR). A flag given on
+the command line wins over the environment, which wins over the default.
+
+Flags:
+`
+
+// parseConfig reads flags from args over the environment (through getenv)
+// over the defaults. It returns flag.ErrHelp for -h.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "streamraft"
+	}
+	var c Config
+	fs := flag.NewFlagSet("streamraft", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.NodeID, "node-id", host, "this node's ID in the cluster, the host name by default")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory for the Raft logs and snapshots")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:6379", "RESP listen address")
+	fs.StringVar(&c.Advertise, "advertise", "", "RESP address clients reach this node at (default: --addr)")
+	fs.StringVar(&c.RaftAddr, "raft-addr", "127.0.0.1:7379", "Raft listen address")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8379", "HTTP address for /healthz, /readyz and /status")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.Int64Var(&c.MaxBulkBytes, "max-bulk-bytes", 512<<20, "largest bulk string a client may send, in bytes")
+	fs.IntVar(&c.MaxClients, "max-clients", 10000, "most client connections served at once")
+	fs.Uint64Var(&c.SnapshotThreshold, "snapshot-threshold", 8192, "log entries since the last snapshot that trigger a new one")
+	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often to check whether a snapshot is due")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+	}
+	var envErrs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		if v := getenv(name); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s=%q: %w", name, v, err))
+			}
+		}
+	})
+	if err := errors.Join(envErrs...); err != nil {
+		return Config{}, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.Advertise == "" {
+		c.Advertise = c.Addr
+	}
+	return c, nil
+}
+
+// envName is the environment variable for a flag.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Validate checks the configuration as a whole; each problem is reported.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.NodeID == "" || strings.ContainsAny(c.NodeID, " \t\r\n") {
+		bad("--node-id %q: must be non-empty without spaces", c.NodeID)
+	}
+	if c.DataDir == "" {
+		bad("--data-dir: must not be empty")
+	}
+	ports := map[string]string{}
+	for _, a := range []struct{ flag, addr string }{
+		{"--addr", c.Addr}, {"--raft-addr", c.RaftAddr}, {"--http-addr", c.HTTPAddr},
+	} {
+		port, err := checkHostPort(a.addr)
+		if err != nil {
+			bad("%s %q: %w", a.flag, a.addr, err)
+			continue
+		}
+		if other, dup := ports[port]; dup && port != "0" {
+			bad("%s %q: port %s is also %s", a.flag, a.addr, port, other)
+		}
+		ports[port] = a.flag
+	}
+	if err := checkAdvertise(c.Advertise); err != nil {
+		bad("--advertise %q: %w", c.Advertise, err)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.MaxBulkBytes < 1 {
+		bad("--max-bulk-bytes %d: must be at least 1", c.MaxBulkBytes)
+	}
+	if c.MaxClients < 1 {
+		bad("--max-clients %d: must be at least 1", c.MaxClients)
+	}
+	if c.SnapshotThreshold < 1 {
+		bad("--snapshot-threshold %d: must be at least 1", c.SnapshotThreshold)
+	}
+	if c.SnapshotInterval < minSnapshotInterval {
+		bad("--snapshot-interval %v: must be at least %v", c.SnapshotInterval, minSnapshotInterval)
+	}
+	return errors.Join(errs...)
+}
+
+// checkHostPort accepts host:port with a numeric port and returns the port.
+func checkHostPort(addr string) (string, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("want host:port: %w", err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return "", fmt.Errorf("port %q: want 0-65535", port)
+	}
+	return port, nil
+}
+
+// checkAdvertise wants an address clients can dial: a host that is not the
+// wildcard and a non-zero port.
+func checkAdvertise(addr string) error {
+	port, err := checkHostPort(addr)
+	if err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return errors.New("want a host clients can dial, not a wildcard (set --advertise)")
+	}
+	if port == "0" {
+		return errors.New("want a fixed port (set --advertise)")
+	}
+	return nil
+}
