@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Timing constants for the processes the tests start.
+const (
+	// startTimeout bounds how long a server may take to answer PING: Raft
+	// elects itself leader of a one-voter group in about a second.
+	startTimeout = 30 * time.Second
+	// stopTimeout is how long a SIGTERMed process may take to exit before it
+	// is killed.
+	stopTimeout = 10 * time.Second
+	// outputTail is how much of a server's log a failed test shows.
+	outputTail = 4096
+)
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen for a free port: %v", err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatalf("close free-port listener: %v", err)
+	}
+	return addr
+}
+
+// requireRedis returns the path of redis-server, skipping the test when it is
+// missing outside CI and failing it when CI is set (CI must run the test).
+func requireRedis(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("redis-server not on PATH and CI=%s: the differential tests must run in CI", os.Getenv("CI"))
+	}
+	t.Skip("redis-server not on PATH: skipping the differential test (install redis-server, or run .ci/run)")
+	return ""
+}
+
+// process is a server the test started; it is stopped by t.Cleanup.
+type process struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+	out  *lockedBuffer // combined stdout and stderr
+	done chan struct{}
+}
+
+// startRedis starts a throw-away redis-server on a free port.
+func startRedis(t testing.TB) *process {
+	t.Helper()
+	bin := requireRedis(t)
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	return startProcess(t, "redis", addr, bin,
+		"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--dir", t.TempDir(), "--logfile", "")
+}
+
+// startStreamraft starts the streamraft binary on free ports with a fresh
+// data directory.
+func startStreamraft(t testing.TB, bin string) *process {
+	t.Helper()
+	addr := freeAddr(t)
+	return startProcess(t, "streamraft", addr, bin,
+		"--addr", addr, "--raft-addr", freeAddr(t), "--http-addr", freeAddr(t),
+		"--data-dir", filepath.Join(t.TempDir(), "data"))
+}
+
+// startProcess runs bin with args, waits until addr answers PING and
+// registers a cleanup that stops it.
+func startProcess(t testing.TB, name, addr, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{name: name, addr: addr, cmd: exec.Command(bin, args...),
+		out: new(lockedBuffer), done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("%s output (last %d bytes):\n%s", name, outputTail, p.out.tail(outputTail))
+		}
+		p.stop(t)
+	})
+	if err := p.waitPing(startTimeout); err != nil {
+		t.Fatalf("%s did not answer PING on %s: %v\noutput:\n%s", name, addr, err, p.out.String())
+	}
+	return p
+}
+
+// waitPing polls PING until +PONG or the deadline.
+func (p *process) waitPing(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("process exited: %v", p.cmd.ProcessState)
+		default:
+		}
+		last = pingOnce(p.addr)
+		if last == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("timed out after %v: %w", timeout, last)
+}
+
+// pingOnce dials addr and expects +PONG.
+func pingOnce(addr string) error {
+	rc, err := dialRaw(addr)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	raw, err := rc.do([]string{"PING"}, time.Second)
+	if err != nil {
+		return err
+	}
+	if string(raw) != "+PONG\r\n" {
+		return fmt.Errorf("PING answered %q", raw)
+	}
+	return nil
+}
+
+// stop sends SIGTERM, waits, then kills.
+func (p *process) stop(t testing.TB) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(stopTimeout):
+		t.Logf("%s did not exit %v after SIGTERM; killing it", p.name, stopTimeout)
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the exec copier and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// tail returns the last n bytes written.
+func (l *lockedBuffer) tail(n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.b.Bytes()
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
