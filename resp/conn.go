@@ -1,11 +1,13 @@
 package resp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -198,6 +200,14 @@ func (c *conn) execute(argv [][]byte) {
 	cmd, errMsg := c.srv.table.lookup(argv)
 	c.touch(cmd)
 	if errMsg != "" {
+		if bytes.EqualFold(argv[0], []byte("exec")) {
+			// Redis's execCommandAbort: a rejected EXEC discards the
+			// transaction (even when there is none) and says why.
+			c.multi, c.watched = nil, nil
+			c.setInMulti(-1)
+			c.replyError(errExecAbortBecause + strings.TrimPrefix(errMsg, "ERR "))
+			return
+		}
 		if c.multi != nil {
 			c.multi.dirty = true
 		}

@@ -12,6 +12,7 @@ import (
 const (
 	errMaxClients       = "ERR max number of clients reached"
 	errExecAbort        = "EXECABORT Transaction discarded because of previous errors."
+	errExecAbortBecause = "EXECABORT Transaction discarded because of: "
 	errExecNoMulti      = "ERR EXEC without MULTI"
 	errDiscardNoMulti   = "ERR DISCARD without MULTI"
 	errMultiNested      = "ERR MULTI calls can not be nested"

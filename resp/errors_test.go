@@ -31,6 +31,7 @@ func TestErrorTextsGolden(t *testing.T) {
 		{errConfigSet([]byte("databases"), errImmutableConfig), "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"},
 		{errConfigSet([]byte("x"), errConfigRange(0, 9223372036854775807)), "ERR CONFIG SET failed (possibly related to argument 'x') - argument must be between 0 and 9223372036854775807 inclusive"},
 		{errExecAbort, "EXECABORT Transaction discarded because of previous errors."},
+		{errExecAbortBecause + "wrong number of arguments for 'exec' command", "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"},
 		{errAuthNoPassword, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"},
 	}
 	for _, tt := range tests {
