@@ -91,3 +91,34 @@ func BenchmarkXADDMaxLen(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkXREADGROUPXACK is one consumer working through a stream: per op,
+// XREADGROUP COUNT 1 delivers one entry (a PEL insert) and XACK acknowledges
+// it, each its own Apply.
+func BenchmarkXREADGROUPXACK(b *testing.B) {
+	m := New()
+	e := xaddEntry(0)
+	const n = 200_000
+	for i := 0; i < n; i++ {
+		e.Stamp = int64(1 + i/10)
+		m.Apply(e)
+	}
+	m.Apply(&Entry{Reqs: []Request{{Cmds: [][][]byte{args("XGROUP CREATE s g 0")}}}})
+	read := &Entry{Stamp: 1, Reqs: []Request{{Cmds: [][][]byte{args("XREADGROUP GROUP g c COUNT 1 STREAMS s >")}}}}
+	ack := &Entry{Stamp: 1, Reqs: []Request{{Cmds: [][][]byte{{[]byte("XACK"), []byte("s"), []byte("g"), nil}}}}}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i == n {
+			b.StopTimer()
+			m.Apply(&Entry{Reqs: []Request{{Cmds: [][][]byte{args("XGROUP SETID s g 0")}}}})
+			i = 0
+			b.StartTimer()
+		}
+		rs, _ := m.Apply(read)
+		id := rs[0].Elems[1].Elems[0].Elems[0].Bulk
+		ack.Reqs[0].Cmds[0][3] = id
+		if rs, _ = m.Apply(ack); rs[0].Int != 1 {
+			b.Fatalf("XACK %s = %s; want 1", id, compact(rs[0]))
+		}
+	}
+}

@@ -5,6 +5,13 @@ type command struct {
 	name  string // lower case
 	arity int    // Redis arity: n exact, -n at least n
 	write bool
+	// clock: Read passes the reader's clock in execCtx.stamp (elapsed times).
+	clock bool
+	// internal: never accepted from a client (Validate refuses it).
+	internal bool
+	// readForm reports the argv of a write command that only reads (XGROUP
+	// HELP): such argv may go through Read and IsWrite is false for it.
+	readForm func(argv [][]byte) bool
 	// check returns the stateless error of argv, if any (nil: valid).
 	check func(argv [][]byte) *Reply
 	run   func(m *Machine, x *execCtx, argv [][]byte) Reply
@@ -19,6 +26,13 @@ func buildTable() map[string]*command {
 		{name: "xtrim", arity: -4, write: true, check: checkXTrim, run: (*Machine).xtrim},
 		{name: "xdel", arity: -3, write: true, run: (*Machine).xdel},
 		{name: "xsetid", arity: -3, write: true, check: checkXSetID, run: (*Machine).xsetid},
+		{name: "xgroup", arity: -2, write: true, readForm: isHelp, check: checkXGroup, run: (*Machine).xgroup},
+		{name: "xreadgroup", arity: -7, write: true, check: checkXReadGroup, run: (*Machine).xreadgroup},
+		{name: retryName, arity: -7, write: true, internal: true, check: checkXReadGroup, run: (*Machine).xreadgroup},
+		{name: "xack", arity: -4, write: true, run: (*Machine).xack},
+		{name: "xclaim", arity: -6, write: true, run: (*Machine).xclaim},
+		{name: "xautoclaim", arity: -6, write: true, check: checkXAutoClaim, run: (*Machine).xautoclaim},
+		xcfgsetCommand,
 		{name: "del", arity: -2, write: true, run: (*Machine).del},
 		{name: "unlink", arity: -2, write: true, run: (*Machine).del},
 		{name: "flushall", arity: -1, write: true, check: checkFlush, run: (*Machine).flush},
@@ -27,6 +41,8 @@ func buildTable() map[string]*command {
 		{name: "xrange", arity: -4, check: checkXRange, run: (*Machine).xrange},
 		{name: "xrevrange", arity: -4, check: checkXRange, run: (*Machine).xrange},
 		{name: "xread", arity: -4, check: checkXRead, run: (*Machine).xread},
+		{name: "xpending", arity: -3, clock: true, check: checkXPending, run: (*Machine).xpending},
+		{name: "xinfo", arity: -2, clock: true, check: checkXInfo, run: (*Machine).xinfo},
 		{name: "exists", arity: -2, run: (*Machine).exists},
 		{name: "type", arity: 2, run: (*Machine).typeCmd},
 		{name: "keys", arity: 2, run: (*Machine).keysCmd},
@@ -46,8 +62,16 @@ func buildTable() map[string]*command {
 // IsWrite reports whether argv names a command that must go through Apply.
 func IsWrite(argv [][]byte) bool {
 	c, _ := lookup(argv)
-	return c != nil && c.write
+	return c != nil && c.writes(argv)
 }
+
+// writes reports whether argv, a command of c, changes state.
+func (c *command) writes(argv [][]byte) bool {
+	return c.write && (c.readForm == nil || !c.readForm(argv))
+}
+
+// isHelp reports a "CMD HELP" argv.
+func isHelp(argv [][]byte) bool { return len(argv) == 2 && eqFold(argv[1], "help") }
 
 // lookup finds argv's command and checks its arity; on failure it returns
 // nil and the error reply.

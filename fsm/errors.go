@@ -11,6 +11,7 @@ const (
 	errXAddSmaller   = "ERR The ID specified in XADD is equal or smaller than the target stream top item"
 	errXAddZero      = "ERR The ID specified in XADD must be greater than 0-0"
 	errXAddExhausted = "ERR The stream has exhausted the last possible ID, unable to add more items"
+	errXAddTooLarge  = "ERR Elements are too large to be stored"
 	errMaxlenNeg     = "ERR The MAXLEN argument must be >= 0."
 	errLimitNeg      = "ERR The LIMIT argument must be >= 0."
 	errMaxlenMinid   = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
@@ -70,4 +71,35 @@ func clip(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
+}
+
+// Consumer-group error texts (Redis 7.0.15).
+const (
+	errMissingGroup  = "ERR Missing GROUP option for XREADGROUP"
+	errDollarInGroup = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read " +
+		"the history of this consumer by specifying a proper ID, or use the > ID to get new messages. " +
+		"The $ ID would just return an empty result set."
+	errBlockedNoKey   = "UNBLOCKED the stream key no longer exists"
+	errBlockedNoGroup = "NOGROUP the consumer group this client was blocked on no longer exists"
+	errBusyGroup      = "BUSYGROUP Consumer Group name already exists"
+	errEntriesReadNeg = "ERR value for ENTRIESREAD must be positive or -1"
+	errClaimMinIdle   = "ERR Invalid min-idle-time argument for XCLAIM"
+	errClaimIdle      = "ERR Invalid IDLE option argument for XCLAIM"
+	errClaimTime      = "ERR Invalid TIME option argument for XCLAIM"
+	errClaimRetry     = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+	errAutoMinIdle    = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+	errAutoCount      = "ERR COUNT must be > 0"
+	errAutoMemory     = "ERR Insufficient memory, failed allocating transient memory, COUNT too high."
+	errXGroupNoKey    = "ERR The XGROUP subcommand requires the key to exist. " +
+		"Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically."
+)
+
+// errNoGroupKey is the NOGROUP error of XPENDING, XCLAIM and XAUTOCLAIM.
+func errNoGroupKey(key, grp []byte) Reply {
+	return Err("NOGROUP No such key '" + string(cstr(key)) + "' or consumer group '" + string(cstr(grp)) + "'")
+}
+
+// errNoGroupName is the NOGROUP error of XGROUP and XINFO CONSUMERS.
+func errNoGroupName(grp, key []byte) Reply {
+	return Err("NOGROUP No such consumer group '" + string(cstr(grp)) + "' for key name '" + string(cstr(key)) + "'")
 }

@@ -52,6 +52,11 @@ func FuzzApply(f *testing.F) {
 		"XREVRANGE s (5 - COUNT 2\nSCAN 0 MATCH [a-z]* COUNT 3 TYPE stream\nKEYS *\\x",
 		"XREAD BLOCK 10 STREAMS s t $ +\nDEL s\nFLUSHALL ASYNC\nEXISTS s s",
 		"xadd s 18446744073709551615-* a b\nxadd s * a b\ntype s\ndbsize\nunlink s",
+		"XADD s 1-1 a b\nXGROUP CREATE s g 0\nXREADGROUP GROUP g c COUNT 1 STREAMS s >\nXPENDING s g - + 10 c\nXACK s g 1-1",
+		"XGROUP CREATE s g $ MKSTREAM ENTRIESREAD 5\nXADD s 1-1 a b\nXREADGROUP GROUP g c NOACK STREAMS s >\nXINFO GROUPS s\nXINFO STREAM s FULL COUNT 1",
+		"XADD s 1-1 a b\nXADD s 1-2 a b\nXGROUP CREATE s g 0\nXREADGROUP GROUP g a STREAMS s >\nXDEL s 1-1\nXCLAIM s g b 0 1-1 1-2 FORCE JUSTID LASTID 5\nXAUTOCLAIM s g c 0 - COUNT 1",
+		"XADD s 1-1 a b\nXGROUP CREATE s g 0\nXREADGROUP GROUP g a BLOCK 0 STREAMS s >\nXGROUP SETID s g -\nXREADGROUP GROUP g b STREAMS s >\nXGROUP DELCONSUMER s g b\nXINFO CONSUMERS s g\nXGROUP DESTROY s g",
+		"XGROUP CREATE s g 0 MKSTREAM\nxreadgroup.retry GROUP g c STREAMS s >\nXPENDING s g IDLE 5 (0 + 3\nXGROUP HELP\nXINFO HELP\nDEL s\nXREADGROUP GROUP g c STREAMS s 0",
 	} {
 		f.Add(s, int64(1000))
 	}
@@ -60,15 +65,18 @@ func FuzzApply(f *testing.F) {
 		for _, argv := range fuzzArgv(s) {
 			_, valid := Validate(argv)
 			r := do(m, stamp, argv)
-			if !valid && !r.IsError() {
+			if c, _ := lookup(argv); !valid && !r.IsError() && (c == nil || !c.internal) {
 				t.Fatalf("Validate refused %q but it ran: %s", argv, compact(r))
 			}
 			if valid {
 				Blocking(argv)
 				m.PrepareBlock(argv)
+				m.TryRead(argv, stamp)
+				m.TryRead(BlockedRetry(argv), stamp)
 			}
 		}
 		checkInvariants(t, m)
+		checkGroupInvariants(t, m)
 		// The state must survive a snapshot round trip.
 		var buf bytes.Buffer
 		if _, err := m.Snapshot().WriteTo(&buf); err != nil {
@@ -90,6 +98,15 @@ func FuzzSnapshotRoundTrip(f *testing.F) {
 	do(m, 5, args("XADD s 1-2 g w"))
 	do(m, 5, args("XDEL s 1-1"))
 	var buf bytes.Buffer
+	if _, err := m.Snapshot().WriteTo(&buf); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	for _, c := range []string{"XGROUP CREATE s g 0", "XGROUP CREATE s a $ ENTRIESREAD 2",
+		"XREADGROUP GROUP g c STREAMS s >", "XGROUP CREATECONSUMER s g d", "XCLAIM s g d 0 1-2"} {
+		do(m, 7, args(c))
+	}
+	buf.Reset()
 	if _, err := m.Snapshot().WriteTo(&buf); err != nil {
 		f.Fatal(err)
 	}

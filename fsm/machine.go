@@ -133,7 +133,7 @@ func (m *Machine) exec(x *execCtx, argv [][]byte, allowWrite bool) Reply {
 	if c == nil {
 		return errReply
 	}
-	if c.write && !allowWrite {
+	if !allowWrite && c.writes(argv) {
 		return Err("ERR write command '" + c.name + "' sent to Read")
 	}
 	return c.run(m, x, argv)
@@ -145,7 +145,23 @@ func (m *Machine) exec(x *execCtx, argv [][]byte, allowWrite bool) Reply {
 func (m *Machine) Read(argv [][]byte, nowMs int64) Reply {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.exec(nil, argv, false)
+	return m.read(argv, nowMs)
+}
+
+// read runs a read command; only those that report elapsed times get an
+// execCtx (holding the reader's clock), so plain reads allocate nothing.
+func (m *Machine) read(argv [][]byte, nowMs int64) Reply {
+	c, errReply := lookup(argv)
+	if c == nil {
+		return errReply
+	}
+	if c.writes(argv) {
+		return Err("ERR write command '" + c.name + "' sent to Read")
+	}
+	if c.clock {
+		return c.run(m, &execCtx{stamp: nowMs}, argv)
+	}
+	return c.run(m, nil, argv)
 }
 
 // Validate checks what does not depend on state (arity is the caller's;
@@ -155,6 +171,9 @@ func Validate(argv [][]byte) (Reply, bool) {
 	c, errReply := lookup(argv)
 	if c == nil {
 		return errReply, false
+	}
+	if c.internal {
+		return errUnknown(argv), false
 	}
 	if c.check == nil {
 		return Reply{}, true

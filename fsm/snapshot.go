@@ -15,7 +15,7 @@ import (
 // bytes, and a CRC-32 (IEEE) of everything before it.
 const (
 	snapMagic   = "SRFS"
-	snapVersion = 1
+	snapVersion = 2
 )
 
 // ErrBadSnapshot is returned by Restore for bytes WriteTo never wrote.
@@ -31,6 +31,7 @@ type Snapshot struct {
 type snapStream struct {
 	key  string
 	meta stream // blocks is a copy-on-write clone
+	idmp []byte // IDMP state, encoded in Snapshot() under the lock
 }
 
 // Snapshot captures the current state cheaply (O(number of keys): each
@@ -46,8 +47,10 @@ func (m *Machine) Snapshot() *Snapshot {
 		s := m.keys[k.key]
 		meta := *s
 		meta.blocks = s.blocks.Copy()
-		s.snapEpoch++ // blocks allocated so far are now shared
-		sn.streams = append(sn.streams, snapStream{key: k.key, meta: meta})
+		meta.groups = cloneGroups(s.groups)
+		meta.idmp = nil // mutable maps: they travel as bytes
+		s.snapEpoch++   // blocks allocated so far are now shared
+		sn.streams = append(sn.streams, snapStream{key: k.key, meta: meta, idmp: s.idmp.appendSnapshot(nil)})
 		return true
 	})
 	return sn
@@ -73,6 +76,7 @@ func (sw *snapWriter) flushBuf() error {
 }
 
 func (sw *snapWriter) uv(v uint64)    { sw.buf = binary.AppendUvarint(sw.buf, v) }
+func (sw *snapWriter) v(v int64)      { sw.buf = binary.AppendVarint(sw.buf, v) }
 func (sw *snapWriter) id(id ID)       { sw.uv(id.Ms); sw.uv(id.Seq) }
 func (sw *snapWriter) bytes(b []byte) { sw.uv(uint64(len(b))); sw.buf = append(sw.buf, b...) }
 
@@ -127,7 +131,10 @@ func (sw *snapWriter) stream(ss *snapStream) error {
 	if err != nil {
 		return err
 	}
-	sw.uv(uint64(len(st.groups))) // consumer groups: always 0 for now
+	if err := sw.groups(st); err != nil {
+		return err
+	}
+	sw.bytes(ss.idmp)
 	return nil
 }
 
@@ -158,6 +165,17 @@ func (sr *snapReader) uv() uint64 {
 }
 
 func (sr *snapReader) id() ID { return ID{sr.uv(), sr.uv()} }
+
+func (sr *snapReader) v() int64 {
+	if sr.err != nil {
+		return 0
+	}
+	v, err := binary.ReadVarint(sr)
+	if err != nil {
+		sr.err = fmt.Errorf("%w: %w", ErrBadSnapshot, err)
+	}
+	return v
+}
 
 func (sr *snapReader) bytes(limit uint64) []byte {
 	n := sr.uv()
@@ -247,10 +265,12 @@ func (sr *snapReader) stream() (string, *stream) {
 	if live != s.length && sr.err == nil {
 		sr.err = fmt.Errorf("%w: %q has %d entries, not %d", ErrBadSnapshot, key, live, s.length)
 	}
-	if groups := sr.uv(); groups != 0 && sr.err == nil {
-		sr.err = fmt.Errorf("%w: %d consumer groups", ErrBadSnapshot, groups)
-	}
 	s.blocks = loadBlocks(blocks)
+	s.groups = sr.groups(key)
+	idmp := sr.bytes(1 << 30)
+	if sr.err == nil {
+		s.idmp, sr.err = decodeIDMP(idmp)
+	}
 	return key, s
 }
 

@@ -32,10 +32,30 @@ func buildState(m *Machine, r *rand.Rand) {
 			do(m, 0, args(fmt.Sprintf("XTRIM %s MAXLEN ~ %d", key, n/2)))
 		}
 	}
+	buildGroups(m)
 	do(m, 0, args("XADD empty 5-5 f v"))
 	do(m, 0, args("XDEL empty 5-5"))
 	do(m, 0, args("XSETID stream:1 99999-0 ENTRIESADDED 5000 MAXDELETEDID 1001-1"))
 	do(m, 0, args("DEL stream:2"))
+}
+
+// buildGroups adds consumer groups to every third stream: deliveries to
+// several consumers, acknowledgements, claims, a NOACK read, an idle
+// consumer, deleted pending entries and a destroyed group.
+func buildGroups(m *Machine) {
+	for k := 0; k < 20; k += 3 {
+		key := fmt.Sprintf("stream:%d", k)
+		for i, c := range []string{
+			"XGROUP CREATE %s g1 0", "XGROUP CREATE %s g0 $", "XGROUP CREATE %s zz 1010 ENTRIESREAD 3",
+			"XREADGROUP GROUP g1 alice COUNT 20 STREAMS %s >", "XREADGROUP GROUP g1 bob COUNT 7 STREAMS %s >",
+			"XREADGROUP GROUP g1 carol COUNT 5 NOACK STREAMS %s >", "XGROUP CREATECONSUMER %s g1 idle",
+			"XACK %s g1 1000-1 1000-2 1001-0", "XCLAIM %s g1 bob 0 1000-3 1000-4 RETRYCOUNT 4",
+			"XREADGROUP GROUP zz dave STREAMS %s >", "XDEL %s 1000-5 1002-0", "XGROUP CREATE %s gone 0",
+			"XREADGROUP GROUP gone x COUNT 2 STREAMS %s >", "XGROUP DESTROY %s gone",
+		} {
+			do(m, int64(2000+i), args(fmt.Sprintf(c, key)))
+		}
+	}
 }
 
 // battery runs reads that together cover the observable state.
@@ -48,6 +68,13 @@ func battery(m *Machine) []Reply {
 		for _, c := range []string{"XLEN %s", "XRANGE %s - +", "XREVRANGE %s + - COUNT 7",
 			"XREAD COUNT 3 STREAMS %s 1050", "XRANGE %s 1010 (1020-3", "XREAD STREAMS %s +"} {
 			out = append(out, m.Read(args(fmt.Sprintf(c, key)), 0))
+		}
+		out = append(out, m.Read(args("XINFO STREAM "+key+" FULL COUNT 0"), 3000), m.Read(args("XINFO GROUPS "+key), 0))
+		for _, g := range []string{"g0", "g1", "zz"} {
+			for _, c := range []string{"XPENDING %s %s", "XPENDING %s %s - + 100", "XINFO CONSUMERS %s %s",
+				"XPENDING %s %s - + 100 bob"} {
+				out = append(out, m.Read(args(fmt.Sprintf(c, key, g)), 3000))
+			}
 		}
 		out = append(out, Int(int64(m.KeyVersion(key))))
 	}
@@ -68,6 +95,11 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	}
 	do(m, 0, args("DEL stream:3"))
 	do(m, 0, args("XTRIM stream:4 MAXLEN 0"))
+	for _, c := range []string{"XREADGROUP GROUP g1 eve STREAMS stream:6 >", "XACK stream:9 g1 1000-0 1000-3",
+		"XCLAIM stream:12 g1 eve 0 1000-3 1000-6", "XGROUP DESTROY stream:15 g0", "XGROUP DELCONSUMER stream:0 g1 alice",
+		"XAUTOCLAIM stream:18 g1 eve 0 0 COUNT 3", "XGROUP SETID stream:6 zz 0", "XGROUP CREATECONSUMER stream:9 g1 new"} {
+		do(m, 5000, args(c))
+	}
 
 	var buf bytes.Buffer
 	n, err := snap.WriteTo(&buf)
@@ -94,7 +126,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	fresh := New()
 	buildState(fresh, rand.New(rand.NewPCG(7, 7)))
 	for _, c := range []string{"XADD stream:1 * a b", "XADD stream:5 * a b", "XADD empty * a b",
-		"XSETID stream:6 1-1", "XADD stream:2 * a b", "XTRIM stream:7 MAXLEN ~ 10"} {
+		"XSETID stream:6 1-1", "XADD stream:2 * a b", "XTRIM stream:7 MAXLEN ~ 10",
+		"XREADGROUP GROUP g1 bob STREAMS stream:6 0", "XREADGROUP GROUP g1 eve COUNT 3 STREAMS stream:9 >",
+		"XAUTOCLAIM stream:12 g1 eve 0 0 COUNT 5", "XCLAIM stream:0 g1 eve 0 1000-3 FORCE", "XACK stream:3 g1 1000-3",
+		"XGROUP DELCONSUMER stream:15 g1 bob", "XGROUP CREATE stream:18 g1 0"} {
 		a, b := do(fresh, 1100, args(c)), do(restored, 1100, args(c))
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("%s after restore = %s; want %s", c, compact(b), compact(a))
@@ -124,6 +159,12 @@ func TestSnapshotConcurrentWrites(t *testing.T) {
 		key := fmt.Sprintf("stream:%d", i%20)
 		do(m, 9000, args("XADD "+key+" * f v"))
 		do(m, 0, args(fmt.Sprintf("XDEL %s 1000-%d", key, i%7)))
+		do(m, 9000, args("XREADGROUP GROUP g1 w COUNT 2 STREAMS stream:0 >"))
+		do(m, 9000, args(fmt.Sprintf("XACK stream:0 g1 1000-%d 1001-%d", i%7, i%7)))
+		if i%100 == 0 {
+			do(m, 9000, args("XCLAIM stream:3 g1 w 0 1000-3 1000-4 1001-1"))
+			do(m, 9000, args("XGROUP DELCONSUMER stream:6 g1 bob"))
+		}
 		if i%300 == 0 {
 			do(m, 0, args("XTRIM "+key+" MAXLEN 50"))
 		}

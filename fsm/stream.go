@@ -14,12 +14,11 @@ type stream struct {
 	tailHint     btree.PathHint
 	// snapEpoch counts the snapshots taken of this stream (see block.epoch).
 	snapEpoch uint32
-	// groups will hold the consumer groups (name-ordered) and their PELs.
-	groups []*group
+	// groups holds the consumer groups ordered by name (nil until the
+	// first XGROUP CREATE).
+	groups *btree.BTreeG[*group]
+	idmp   *idmpState // IDMP maps and XCFGSET settings; nil until first used
 }
-
-// group is a placeholder for consumer groups (XGROUP/XREADGROUP come next).
-type group struct{}
 
 func newBlockTree() *btree.BTreeG[block] {
 	return btree.NewBTreeGOptions(blockLess, btree.Options{NoLocks: true, Degree: 32})

@@ -38,7 +38,7 @@ func TestXAdd(t *testing.T) {
 			{0, "XADD s 1-1 a 1", "-" + errXAddExhausted},
 			{0, "XADD t 18446744073709551615-18446744073709551615 a 1", "18446744073709551615-18446744073709551615"},
 			{0, "XADD u 7-18446744073709551615 a 1", "7-18446744073709551615"},
-			{0, "XADD u 7-* a 1", "-" + errXAddSmaller},
+			{0, "XADD u 7-* a 1", "-" + errXAddTooLarge},
 			{5, "XADD u * a 1", "8-0"},
 		}},
 		{"nomkstream", []step{

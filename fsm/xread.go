@@ -134,8 +134,13 @@ func (m *Machine) xread(_ *execCtx, argv [][]byte) Reply {
 
 // Blocking reports whether argv (a validated XREAD or XREADGROUP) asked to
 // block: the timeout in milliseconds (0 means forever) and the keys whose
-// signal wakes it.
+// signal wakes it. An XREADGROUP blocks only when every ID is ">" (an
+// explicit ID reads the consumer's history and always answers); run it
+// first with TryRead, re-run it with BlockedRetry after a wake-up.
 func Blocking(argv [][]byte) (timeoutMs int64, keys []string, ok bool) {
+	if len(argv) > 0 && eqFold(argv[0], "xreadgroup") {
+		return blockingReadGroup(argv)
+	}
 	if len(argv) == 0 || !eqFold(argv[0], "xread") {
 		return 0, nil, false
 	}
@@ -168,7 +173,7 @@ func (m *Machine) PrepareBlock(argv [][]byte) [][]byte {
 func (m *Machine) ReadOrPrepare(argv [][]byte, nowMs int64) (r Reply, prepared [][]byte) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	r = m.exec(nil, argv, false)
+	r = m.read(argv, nowMs)
 	if r.Kind == KindNullArray {
 		prepared = m.prepareBlock(argv)
 	}
