@@ -25,6 +25,8 @@ func buildTable() map[string]*command {
 		{name: "xadd", arity: -5, write: true, check: checkXAdd, run: (*Machine).xadd},
 		{name: "xtrim", arity: -4, write: true, check: checkXTrim, run: (*Machine).xtrim},
 		{name: "xdel", arity: -3, write: true, run: (*Machine).xdel},
+		{name: "xdelex", arity: -5, write: true, check: checkXDelEx, run: (*Machine).xdelex},
+		{name: "xackdel", arity: -6, write: true, check: checkXAckDel, run: (*Machine).xackdel},
 		{name: "xsetid", arity: -3, write: true, check: checkXSetID, run: (*Machine).xsetid},
 		{name: "xgroup", arity: -2, write: true, readForm: isHelp, check: checkXGroup, run: (*Machine).xgroup},
 		{name: "xreadgroup", arity: -7, write: true, check: checkXReadGroup, run: (*Machine).xreadgroup},

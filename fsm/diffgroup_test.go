@@ -44,6 +44,8 @@ func timed(argv [][]byte) bool {
 	switch strings.ToUpper(string(argv[0])) {
 	case "XPENDING":
 		return len(argv) > 3
+	case "XGROUP":
+		return len(argv) == 2 && strings.EqualFold(string(argv[1]), "help")
 	case "XINFO":
 		if len(argv) < 3 {
 			return false
@@ -125,6 +127,12 @@ func normalizeTimes(argv [][]byte, raw string, ours bool) string {
 			if len(n.kids[i].kids) == 4 {
 				n.kids[i].kids[2] = zeroInt
 			}
+		}
+		return n.String()
+	}
+	if strings.EqualFold(string(argv[0]), "xgroup") {
+		if ours && len(n.kids) >= len(dlqHelp) { // streamraft's SETDLQ lines
+			n.kids = n.kids[:len(n.kids)-len(dlqHelp)]
 		}
 		return n.String()
 	}

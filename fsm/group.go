@@ -18,6 +18,10 @@ type group struct {
 	cpel *btree.BTreeG[cref]
 	// consumers, ordered by name.
 	consumers *btree.BTreeG[consumer]
+	// dlqMax and dlqKey are the dead-letter policy (see dlq.go); dlqMax 0:
+	// none.
+	dlqMax uint64
+	dlqKey string
 }
 
 // nack is one pending entry: delivered to owner, not yet acknowledged.

@@ -12,7 +12,8 @@ import (
 //	(varint, -1 invalid), consumer count, per consumer in name order: name,
 //	seen (varint), active (varint); PEL count, per entry in ID order: ID,
 //	owner (index into the group's consumers), delivery time (varint),
-//	delivery count.
+//	delivery count; since version 3 the dead-letter policy: max deliveries
+//	(0: none) and key.
 
 // groups writes the stream's consumer groups.
 func (sw *snapWriter) groups(st *stream) error {
@@ -46,6 +47,8 @@ func (sw *snapWriter) groups(st *stream) error {
 			}
 			return err == nil
 		})
+		sw.uv(g.dlqMax)
+		sw.bytes([]byte(g.dlqKey))
 		return err == nil
 	})
 	return err
@@ -90,6 +93,12 @@ func (sr *snapReader) groups(key string) *btree.BTreeG[*group] {
 			last = nk.id
 			nk.owner = names[owner]
 			g.setOwner(nk)
+		}
+		if sr.version >= 3 {
+			g.dlqMax, g.dlqKey = sr.uv(), string(sr.bytes(1<<30))
+			if (g.dlqMax == 0) != (g.dlqKey == "") {
+				bad("dead-letter policy")
+			}
 		}
 		t.Load(g)
 	}

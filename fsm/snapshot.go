@@ -15,7 +15,7 @@ import (
 // bytes, and a CRC-32 (IEEE) of everything before it.
 const (
 	snapMagic   = "SRFS"
-	snapVersion = 2
+	snapVersion = 3
 )
 
 // ErrBadSnapshot is returned by Restore for bytes WriteTo never wrote.
@@ -140,9 +140,10 @@ func (sw *snapWriter) stream(ss *snapStream) error {
 
 // snapReader decodes the format and keeps the running CRC.
 type snapReader struct {
-	r   *bufio.Reader
-	crc uint32
-	err error
+	version byte // the format version read (2 or 3)
+	r       *bufio.Reader
+	crc     uint32
+	err     error
 }
 
 func (sr *snapReader) ReadByte() (byte, error) {
@@ -202,7 +203,8 @@ func (m *Machine) Restore(r io.Reader) error {
 	if _, err := io.ReadFull(sr.r, head); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
-	if string(head[:len(snapMagic)]) != snapMagic || head[len(snapMagic)] != snapVersion {
+	sr.version = head[len(snapMagic)]
+	if string(head[:len(snapMagic)]) != snapMagic || sr.version < 2 || sr.version > snapVersion {
 		return fmt.Errorf("%w: header %q", ErrBadSnapshot, head)
 	}
 	sr.crc = crc32.Update(0, crc32.IEEETable, head)

@@ -15,6 +15,8 @@ type trimArgs struct {
 	minID      ID
 	limit      int64
 	limitGiven bool
+	refs       int // refKeep (default), refDel or refAcked
+	refsGiven  bool
 }
 
 // addArgs are XADD's parsed options.
@@ -78,6 +80,8 @@ func parseAddTrim(argv [][]byte, xadd bool) (addArgs, *Reply) {
 			}
 			a.limit, a.limitGiven = v, true
 			i++
+		case !a.refsGiven && parseRefs(opt, &a.refs):
+			a.refsGiven = true
 		case xadd && eqFold(opt, "nomkstream"):
 			a.noMkStream = true
 		case xadd:
@@ -145,7 +149,13 @@ func (s *stream) trim(t *trimArgs) int64 {
 		} else {
 			removeAll = b.last.Less(t.minID)
 		}
+		if removeAll && t.refs == refAcked && s.blockReferenced(&b) {
+			removeAll = false
+		}
 		if removeAll {
+			if t.refs == refDel {
+				s.dropBlockRefs(&b)
+			}
 			s.blocks.Delete(b)
 			s.length -= uint64(entries)
 			deleted += entries
@@ -186,6 +196,9 @@ func (s *stream) trimInside(b *block, t *trimArgs) (int64, ID, bool) {
 		} else {
 			stop = !e.id.Less(t.minID)
 		}
+		if !stop && t.refs == refAcked && !e.deleted() && s.referenced(e.id) {
+			stop = true // ACKED stops at the first entry still needed
+		}
 		if stop {
 			for ok := true; ok; ok = it.next(&e) {
 				if !e.deleted() {
@@ -198,6 +211,9 @@ func (s *stream) trimInside(b *block, t *trimArgs) (int64, ID, bool) {
 			offs[n] = e.off
 			n++
 			length--
+			if t.refs == refDel {
+				s.dropRefs(e.id)
+			}
 		}
 	}
 	return s.markTrimmed(b, offs[:n], length), ID{}, false

@@ -86,6 +86,7 @@ func (m *Machine) xautoclaim(x *execCtx, argv [][]byte) Reply {
 	attempts, count := a.count*10, a.count
 	claimed, deleted := []Reply{}, []Reply{}
 	pivot, more := a.start, true
+	sink := dlqSink{m: m, x: x, key: string(argv[1]), s: s}
 	for ; attempts > 0 && count > 0 && more; attempts-- {
 		n, ok := nextNack(g, pivot)
 		if !ok {
@@ -101,6 +102,9 @@ func (m *Machine) xautoclaim(x *execCtx, argv [][]byte) Reply {
 		}
 		if a.minIdle != 0 && now-n.time < a.minIdle {
 			continue
+		}
+		if !a.justID && sink.divert(g, n) {
+			continue // dead-lettered: not claimed, not counted
 		}
 		n.time = now
 		if !a.justID {

@@ -98,6 +98,7 @@ func (m *Machine) xclaim(x *execCtx, argv [][]byte) Reply {
 	cname := string(argv[3])
 	g.seeConsumer(cname, now)
 	out := []Reply{}
+	sink := dlqSink{m: m, x: x, key: string(argv[1]), s: s}
 	for _, id := range a.ids {
 		n, pending := g.pel.Get(nack{id: id})
 		if !s.entryExists(id) {
@@ -112,6 +113,8 @@ func (m *Machine) xclaim(x *execCtx, argv [][]byte) Reply {
 			}
 			n = nack{id: id, count: 1}
 		} else if a.minIdle != 0 && now-n.time < a.minIdle {
+			continue
+		} else if !a.justID && sink.divert(g, n) {
 			continue
 		}
 		n.time = delivery

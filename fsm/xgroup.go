@@ -1,6 +1,9 @@
 package fsm
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // subcommand is one subcommand of XGROUP or XINFO: its Redis arity.
 type subcommand struct {
@@ -10,7 +13,7 @@ type subcommand struct {
 
 var xgroupSubs = []subcommand{
 	{"create", -5}, {"setid", -5}, {"destroy", 4}, {"createconsumer", 5},
-	{"delconsumer", 5}, {"help", 2},
+	{"delconsumer", 5}, {"help", 2}, {"setdlq", -5},
 }
 
 var xgroupHelp = []string{
@@ -80,6 +83,8 @@ type xgroupArgs struct {
 	sub         string
 	mkstream    bool
 	entriesRead int64
+	dlqMax      uint64 // SETDLQ; 0 for NONE
+	dlqKey      string
 }
 
 func checkXGroup(argv [][]byte) *Reply {
@@ -95,6 +100,9 @@ func parseXGroup(argv [][]byte) (xgroupArgs, *Reply) {
 		return a, r
 	}
 	a.sub = sub
+	if sub == "setdlq" {
+		return a, parseSetDLQ(argv, &a)
+	}
 	if len(argv) < 4 {
 		return a, nil
 	}
@@ -130,7 +138,7 @@ func (m *Machine) xgroup(x *execCtx, argv [][]byte) Reply {
 		return *r
 	}
 	if a.sub == "help" {
-		return helpReply(xgroupHelp)
+		return helpReply(slices.Concat(xgroupHelp, dlqHelp))
 	}
 	key := string(argv[2])
 	s := m.keys[key]
@@ -142,7 +150,7 @@ func (m *Machine) xgroup(x *execCtx, argv [][]byte) Reply {
 		if s == nil {
 			return Err(errXGroupNoKey)
 		}
-		if g == nil && (a.sub == "setid" || a.sub == "createconsumer" || a.sub == "delconsumer") {
+		if g == nil && (a.sub == "setid" || a.sub == "createconsumer" || a.sub == "delconsumer" || a.sub == "setdlq") {
 			return errNoGroupName(argv[3], argv[2])
 		}
 	}
@@ -170,6 +178,9 @@ func (m *Machine) xgroup(x *execCtx, argv [][]byte) Reply {
 	case a.sub == "createconsumer":
 		_, created := g.touchConsumerIfNew(string(argv[4]), x.stamp)
 		return boolInt(created)
+	case a.sub == "setdlq":
+		g.dlqMax, g.dlqKey = a.dlqMax, a.dlqKey
+		return OK()
 	case a.sub == "delconsumer":
 		pending, _ := g.deleteConsumer(string(argv[4]))
 		return Int(int64(pending))

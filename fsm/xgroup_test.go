@@ -78,8 +78,9 @@ func TestXGroupHelpIsRead(t *testing.T) {
 	if IsWrite(args("XGROUP HELP")) || !IsWrite(args("XGROUP CREATE s g 0")) || !IsWrite(args("XGROUP HELP x")) {
 		t.Fatal("IsWrite: XGROUP HELP must be a read, other XGROUP forms writes")
 	}
-	if r := m.Read(args("xgroup help"), 0); len(r.Elems) != len(xgroupHelp) {
-		t.Fatalf("Read(XGROUP HELP) = %.60s; want %d lines", compact(r), len(xgroupHelp))
+	want := len(xgroupHelp) + len(dlqHelp)
+	if r := m.Read(args("xgroup help"), 0); len(r.Elems) != want || r.Elems[want-2].Str != dlqHelp[0] {
+		t.Fatalf("Read(XGROUP HELP) = %.60s; want %d lines ending with SETDLQ's", compact(r), want)
 	}
 	if r := m.Read(args("XGROUP CREATE s g 0 MKSTREAM"), 0); r.Str != "ERR write command 'xgroup' sent to Read" {
 		t.Fatalf("Read(XGROUP CREATE) = %s; want the write-sent-to-Read error", compact(r))

@@ -45,12 +45,13 @@ func (m *Machine) xinfo(x *execCtx, argv [][]byte) Reply {
 		out := []Reply{}
 		if s.groups != nil {
 			s.groups.Scan(func(g *group) bool {
-				out = append(out, Map(BulkString("name"), BulkString(g.name),
+				kv := []Reply{BulkString("name"), BulkString(g.name),
 					BulkString("consumers"), Int(int64(g.consumers.Len())),
 					BulkString("pending"), Int(int64(g.pel.Len())),
 					BulkString("last-delivered-id"), Bulk(g.lastID.AppendText(nil)),
 					BulkString("entries-read"), g.entriesReadReply(),
-					BulkString("lag"), s.lagReply(g)))
+					BulkString("lag"), s.lagReply(g)}
+				out = append(out, Map(append(kv, g.dlqInfo()...)...))
 				return true
 			})
 		}

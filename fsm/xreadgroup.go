@@ -26,6 +26,8 @@ type xrgArgs struct {
 	block     bool
 	timeoutMs int64
 	noack     bool
+	claim     bool  // CLAIM given (8.4)
+	minIdle   int64 // CLAIM's min-idle-time
 	group     []byte
 	consumer  []byte
 	keys      [][]byte
@@ -37,8 +39,9 @@ func checkXReadGroup(argv [][]byte) *Reply {
 	return r
 }
 
-// parseXReadGroup parses XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK]
-// STREAMS key... id... as Redis 7.0 does; IDs are checked in Apply, after
+// parseXReadGroup parses XREADGROUP GROUP g c [COUNT n] [BLOCK ms]
+// [CLAIM min-idle-time] [NOACK] STREAMS key... id... as Redis 7.0 does (CLAIM
+// as 8.4); IDs are checked in Apply, after
 // each key's group lookup, as Redis orders its errors.
 func parseXReadGroup(argv [][]byte) (xrgArgs, *Reply) {
 	var a xrgArgs
@@ -75,6 +78,13 @@ func parseXReadGroup(argv [][]byte) (xrgArgs, *Reply) {
 			i += 2
 		case eqFold(o, "noack"):
 			a.noack = true
+		case eqFold(o, "claim") && more > 0:
+			i++
+			v, ok := parseLL(argv[i])
+			if !ok || v < 0 {
+				return fail(errReadClaimIdle)
+			}
+			a.claim, a.minIdle = true, v
 		default:
 			return fail(errSyntax)
 		}
@@ -156,9 +166,15 @@ func (m *Machine) xreadgroup(x *execCtx, argv [][]byte) Reply {
 	for i, t := range ts {
 		s, g := t.s, t.g
 		var entries Reply
+		sink := dlqSink{m: m, x: x, key: string(a.keys[i]), s: s}
 		if t.history {
 			c, _ := g.touchConsumer(cname, x.stamp)
-			entries = s.readHistory(g, c.name, afterID(t.id), a.count, x.stamp)
+			entries = s.readHistory(g, c.name, afterID(t.id), a.count, x.stamp, sink)
+		} else if a.claim {
+			var served bool
+			if entries, served = s.readClaim(g, cname, &a, x.stamp, sink); !served {
+				continue
+			}
 		} else {
 			// Served when a live entry follows the group's last ID (Redis:
 			// the last valid ID is greater); only then is the consumer
@@ -222,7 +238,8 @@ func (s *stream) deliver(g *group, cname string, hits []hit, noack bool, now int
 
 // readHistory serves consumer cname's pending entries from start on (count
 // 0: all): deleted entries as [id, nil]; the others count one more delivery.
-func (s *stream) readHistory(g *group, cname string, start ID, count int64, now int64) Reply {
+// An entry past its group's max deliveries is dead-lettered, not served.
+func (s *stream) readHistory(g *group, cname string, start ID, count int64, now int64, sink dlqSink) Reply {
 	var ids []ID
 	g.cpel.Ascend(cref{cname, start}, func(r cref) bool {
 		if r.owner != cname || (count > 0 && int64(len(ids)) >= count) {
@@ -239,6 +256,9 @@ func (s *stream) readHistory(g *group, cname string, start ID, count int64, now 
 			continue
 		}
 		n, _ := g.pel.Get(nack{id: id})
+		if sink.divert(g, n) {
+			continue
+		}
 		n.time = now
 		n.count++
 		g.pel.Set(n)
@@ -248,8 +268,9 @@ func (s *stream) readHistory(g *group, cname string, start ID, count int64, now 
 }
 
 // TryRead answers a validated XREADGROUP without the Raft log when running
-// it would change nothing: every ID is ">", the groups exist, and no stream
-// has entries past its group's last delivered ID. (Like Redis 7.0, such a
+// it would change nothing: every ID is ">", the groups exist, no stream
+// has entries past its group's last delivered ID and, with CLAIM, no PEL
+// entry is idle for min-idle-time by nowMs. (Like Redis 7.0, such a
 // read neither creates the consumer nor refreshes its seen-time.) It then
 // returns (NullArray, true) and resp replies or blocks. Errors found this
 // way (NOGROUP, a "$" ID, ...; for a BlockedRetry argv the blocked errors)
@@ -270,7 +291,7 @@ func (m *Machine) TryRead(argv [][]byte, nowMs int64) (Reply, bool) {
 		return *r, true
 	}
 	for _, t := range ts {
-		if t.history {
+		if t.history || (a.claim && hasIdle(t.g, nowMs, a.minIdle)) {
 			return Reply{}, false
 		}
 		if len(t.s.newEntries(t.g, 1)) > 0 {
