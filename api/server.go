@@ -4,8 +4,10 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/streamraft/streamraft/cluster"
 )
@@ -22,8 +24,10 @@ type Node interface {
 // NewServer returns the HTTP handler:
 //
 //	GET /healthz  200 "ok" while the process serves
-//	GET /readyz   200 "ready" when the node can serve commands, else 503
-//	GET /status   JSON: node ID, leadership, applied index, last snapshot
+//	GET /readyz   200 "ready" when every shard can serve commands, else 503
+//	              "not ready" and one line per shard that cannot
+//	GET /status   JSON: node ID, and per shard its slots, leadership,
+//	              applied index, last snapshot
 func NewServer(node Node, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
@@ -46,11 +50,18 @@ func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
-	if !s.node.Ready() {
-		writeText(w, http.StatusServiceUnavailable, "not ready\n")
+	if s.node.Ready() {
+		writeText(w, http.StatusOK, "ready\n")
 		return
 	}
-	writeText(w, http.StatusOK, "ready\n")
+	var b strings.Builder
+	b.WriteString("not ready\n")
+	for _, sh := range s.node.Status().Shards {
+		if !sh.Ready {
+			fmt.Fprintf(&b, "shard %s (slots %d-%d): %s, not ready\n", sh.ID, sh.SlotLo, sh.SlotHi, sh.State)
+		}
+	}
+	writeText(w, http.StatusServiceUnavailable, b.String())
 }
 
 func (s *server) status(w http.ResponseWriter, _ *http.Request) {

@@ -24,7 +24,8 @@ var _ Node = (*cluster.Node)(nil)
 
 func TestEndpoints(t *testing.T) {
 	st := cluster.NodeStatus{NodeID: "n1", Leader: true, Ready: true,
-		Shards: []cluster.ShardStatus{{ID: "0", AppliedIndex: 42, LastSnapshotIndex: 40}}}
+		Shards: []cluster.ShardStatus{{ID: "0", AppliedIndex: 42, LastSnapshotIndex: 40, SlotHi: 8191, Ready: true},
+			{ID: "1", State: "Candidate", SlotLo: 8192, SlotHi: 16383}}}
 	tests := []struct {
 		name     string
 		ready    bool
@@ -35,7 +36,7 @@ func TestEndpoints(t *testing.T) {
 	}{
 		{"healthz", false, "GET", "/healthz", 200, "ok\n"},
 		{"ready", true, "GET", "/readyz", 200, "ready\n"},
-		{"not ready", false, "GET", "/readyz", 503, "not ready\n"},
+		{"not ready", false, "GET", "/readyz", 503, "not ready\nshard 1 (slots 8192-16383): Candidate, not ready\n"},
 		{"status", true, "GET", "/status", 200, `"applied_index": 42`},
 		{"post refused", true, "POST", "/healthz", 405, ""},
 		{"unknown path", true, "GET", "/nope", 404, ""},

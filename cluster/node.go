@@ -2,20 +2,25 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/streamraft/streamraft/fsm"
 )
 
-// NodeConfig is what OpenNode needs. For now a node runs one shard, "0",
-// whose only voter is this node.
+// NodeConfig is what OpenNode needs. A node runs Shards Raft groups, each a
+// one-voter group on this node for now, all over one multiplexed Raft port.
 type NodeConfig struct {
 	NodeID  string
-	DataDir string // shards live in <DataDir>/shards/<id>/
+	DataDir string // cluster.json and <DataDir>/shards/<id>/
+	// Shards is the number of shards the slots are split into (1-16384; 0
+	// means 1). It is fixed when the data dir is first used.
+	Shards int
 
 	RaftListener  net.Listener // optional; else listen on RaftAddr
 	RaftAddr      string
@@ -33,36 +38,115 @@ type NodeConfig struct {
 }
 
 // Node holds this process's shards and implements what the RESP server needs
-// (resp.Backend: Write, Read, Watch) without importing resp.
+// (resp.Backend: Write, Read, Watch) without importing resp. Keys are
+// routed by hash slot (fsm.KeySlot) to the shard owning the slot.
 type Node struct {
 	id     string
+	layout Layout
+	mux    *Mux
 	shards []*Shard
 }
 
-// OpenNode opens the node's shard(s).
-func OpenNode(cfg NodeConfig) (*Node, error) {
+// OpenNode reads (or creates) the data dir's shard layout, starts the Raft
+// port's mux and opens every shard on it.
+func OpenNode(cfg NodeConfig) (_ *Node, err error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	const id = "0"
+	logger = logger.With("component", "cluster")
+	n := max(cfg.Shards, 1)
+	layout, err := loadLayout(cfg.DataDir, n)
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: %w", cfg.NodeID, err)
+	}
+	mux, err := openMux(cfg, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: %w", cfg.NodeID, err)
+	}
+	node := &Node{id: cfg.NodeID, layout: layout, mux: mux}
+	defer func() {
+		if err != nil {
+			_ = node.Close()
+		}
+	}()
+	for i := range layout.Shards {
+		sh, err := node.openShard(cfg, i, logger)
+		if err != nil {
+			return nil, fmt.Errorf("open node %s: %w", cfg.NodeID, err)
+		}
+		node.shards = append(node.shards, sh)
+	}
+	return node, nil
+}
+
+// openMux starts the node's one Raft port.
+func openMux(cfg NodeConfig, logger *slog.Logger) (*Mux, error) {
+	ln := cfg.RaftListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.RaftAddr); err != nil {
+			return nil, fmt.Errorf("listen raft: %w", err)
+		}
+	}
+	var adv net.Addr
+	if cfg.RaftAdvertise != "" {
+		a, err := net.ResolveTCPAddr("tcp", cfg.RaftAdvertise)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("raft advertise address: %w", err)
+		}
+		adv = a
+	}
+	return NewMux(ln, adv, logger.With("part", "mux")), nil
+}
+
+// openShard opens shard i under <DataDir>/shards/<i>/, its Raft traffic in
+// the mux group "shard-<i>".
+func (n *Node) openShard(cfg NodeConfig, i int, logger *slog.Logger) (*Shard, error) {
+	id := strconv.Itoa(i)
+	layer, err := n.mux.Layer(ShardGroup(i))
+	if err != nil {
+		return nil, err
+	}
 	sh, err := OpenShard(ShardConfig{
-		ID: id, NodeID: cfg.NodeID, Dir: filepath.Join(cfg.DataDir, "shards", id),
-		RaftListener: cfg.RaftListener, RaftAddr: cfg.RaftAddr, RaftAdvertise: cfg.RaftAdvertise,
+		ID: id, NodeID: cfg.NodeID, Dir: filepath.Join(cfg.DataDir, "shards", id), Layer: layer,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		TrailingLogs:     cfg.TrailingLogs,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout,
-		Logger:             logger.With("component", "cluster"),
+		Logger:             logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open node %s: %w", cfg.NodeID, err)
+		_ = layer.Close()
+		return nil, err
 	}
-	return &Node{id: cfg.NodeID, shards: []*Shard{sh}}, nil
+	return sh, nil
 }
 
-// shard picks the shard that owns key. With one shard, key is ignored.
-func (n *Node) shard([]byte) *Shard { return n.shards[0] }
+// ShardGroup is shard i's group name on the Raft port's mux.
+func ShardGroup(i int) string { return "shard-" + strconv.Itoa(i) }
+
+// Shards is the number of shards on this node, fixed at bootstrap.
+func (n *Node) Shards() int { return len(n.shards) }
+
+// SlotRange returns the first and last slot that shard owns.
+func (n *Node) SlotRange(shard int) (lo, hi int) {
+	r := n.layout.Ranges[shard]
+	return r[0], r[1]
+}
+
+// ShardOfSlot returns the shard that owns slot (0-16383).
+func (n *Node) ShardOfSlot(slot int) int { return n.layout.ShardOfSlot(slot) }
+
+// shard picks the shard that owns key's slot; a nil key (a keyless
+// command) goes to shard 0.
+func (n *Node) shard(key []byte) *Shard {
+	if key == nil {
+		return n.shards[0]
+	}
+	return n.shards[n.layout.ShardOfSlot(fsm.KeySlot(key))]
+}
 
 // Write proposes req through the key's shard and returns its reply once
 // applied. If ctx ends after the request was proposed, the write may still
@@ -85,6 +169,18 @@ func (n *Node) Watch(key []byte, keys []string) (<-chan struct{}, func()) {
 	return n.shard(key).Watch(keys)
 }
 
+// WriteShard proposes req through shard (0 <= shard < Shards()), for
+// commands that fan out to every shard (FLUSHALL) or have no key.
+func (n *Node) WriteShard(ctx context.Context, shard int, req fsm.Request) (fsm.Reply, error) {
+	return n.shards[shard].Write(ctx, req)
+}
+
+// ReadShard runs fn against shard after a read-index barrier, for commands
+// that fan out to every shard (DBSIZE, KEYS, SCAN).
+func (n *Node) ReadShard(ctx context.Context, shard int, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
+	return n.shards[shard].Read(ctx, fn)
+}
+
 // Leader reports whether this node leads every one of its shards.
 func (n *Node) Leader() bool {
 	for _, s := range n.shards {
@@ -105,7 +201,7 @@ func (n *Node) Ready() bool {
 	return true
 }
 
-// WaitReady blocks until Ready or ctx ends.
+// WaitReady blocks until every shard is Ready or ctx ends.
 func (n *Node) WaitReady(ctx context.Context) error {
 	for _, s := range n.shards {
 		if err := s.WaitReady(ctx); err != nil {
@@ -126,8 +222,9 @@ type NodeStatus struct {
 // Status returns the node's and its shards' state.
 func (n *Node) Status() NodeStatus {
 	st := NodeStatus{NodeID: n.id, Leader: true, Ready: true}
-	for _, s := range n.shards {
+	for i, s := range n.shards {
 		ss := s.Status()
+		ss.SlotLo, ss.SlotHi = n.SlotRange(i)
 		st.Leader = st.Leader && ss.Leader
 		st.Ready = st.Ready && ss.Ready
 		st.Shards = append(st.Shards, ss)
@@ -135,13 +232,12 @@ func (n *Node) Status() NodeStatus {
 	return st
 }
 
-// Close stops every shard.
+// Close stops every shard, then the Raft port.
 func (n *Node) Close() error {
-	var first error
+	var errs []error
 	for _, s := range n.shards {
-		if err := s.Close(); err != nil && first == nil {
-			first = err
-		}
+		errs = append(errs, s.Close())
 	}
-	return first
+	errs = append(errs, n.mux.Close())
+	return errors.Join(errs...)
 }

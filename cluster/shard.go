@@ -41,9 +41,11 @@ type ShardConfig struct {
 	NodeID string // this node's Raft server ID
 	Dir    string // <data-dir>/shards/<id>
 
-	// RaftListener, when set, carries the Raft traffic; otherwise OpenShard
-	// listens on RaftAddr. RaftAdvertise is the address peers dial (default:
-	// the listener's address).
+	// Layer, when set, carries the Raft traffic (a group on the node's Mux;
+	// the shard's transport closes it). Otherwise RaftListener, when set;
+	// otherwise OpenShard listens on RaftAddr. RaftAdvertise is the address
+	// peers dial (default: the listener's address; unused with Layer).
+	Layer         raft.StreamLayer
 	RaftListener  net.Listener
 	RaftAddr      string
 	RaftAdvertise string
@@ -134,9 +136,13 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 	if s.r, err = raft.NewRaft(conf, s.fsm, logs, s.store, s.snaps, s.transport); err != nil {
 		return nil, fmt.Errorf("shard %s: start raft: %w", cfg.ID, err)
 	}
-	if err := s.checkVoter(conf.LocalID); err != nil {
+	lone, err := s.checkVoter(conf.LocalID)
+	if err != nil {
 		_ = s.r.Shutdown().Error()
 		return nil, err
+	}
+	if lone {
+		s.electNow(conf)
 	}
 	s.start()
 	return s, nil
@@ -144,20 +150,48 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 
 // checkVoter refuses a data directory whose Raft configuration does not
 // list this node: with one voter per group that node could never lead (a
-// changed --node-id, or a directory copied from another node).
-func (s *Shard) checkVoter(id raft.ServerID) error {
+// changed --node-id, or a directory copied from another node). lone reports
+// whether this node is the group's only voter.
+func (s *Shard) checkVoter(id raft.ServerID) (lone bool, err error) {
 	f := s.r.GetConfiguration()
 	if err := f.Error(); err != nil {
-		return fmt.Errorf("shard %s: read configuration: %w", s.id, err)
+		return false, fmt.Errorf("shard %s: read configuration: %w", s.id, err)
 	}
 	var ids []raft.ServerID
+	found, voters := false, 0
 	for _, srv := range f.Configuration().Servers {
-		if srv.ID == id {
-			return nil
+		found = found || srv.ID == id
+		if srv.Suffrage == raft.Voter {
+			voters++
 		}
 		ids = append(ids, srv.ID)
 	}
-	return fmt.Errorf("shard %s: node ID %q is not in the group's configuration %v: was the data dir written with another --node-id?", s.id, id, ids)
+	if !found {
+		return false, fmt.Errorf("shard %s: node ID %q is not in the group's configuration %v: was the data dir written with another --node-id?", s.id, id, ids)
+	}
+	return voters == 1 && len(ids) == 1, nil
+}
+
+// electNow lets a lone voter elect itself at once instead of after a full
+// heartbeat timeout (1-2 s by default). It is safe: with one voter there is
+// no other server whose leadership could overlap, and the leader lease
+// counts the leader itself, so it never steps down for lack of contact.
+// Lowering the heartbeat timeout through ReloadConfig wakes the follower
+// loop, which finds no contact ever made and starts the election. The
+// lowered value is the leader lease (Raft requires lease <= heartbeat);
+// the multi-node cluster restores the configured one when a voter joins.
+func (s *Shard) electNow(conf *raft.Config) {
+	if conf.HeartbeatTimeout <= conf.LeaderLeaseTimeout {
+		return
+	}
+	rc := raft.ReloadableConfig{
+		TrailingLogs: conf.TrailingLogs, SnapshotInterval: conf.SnapshotInterval,
+		SnapshotThreshold: conf.SnapshotThreshold,
+		HeartbeatTimeout:  conf.LeaderLeaseTimeout, ElectionTimeout: min(conf.ElectionTimeout, conf.LeaderLeaseTimeout),
+	}
+	if err := s.r.ReloadConfig(rc); err != nil {
+		s.logger.Warn("lone voter: keep the configured election timeouts", "err", err)
+	}
 }
 
 func (s *Shard) raftConfig(cfg ShardConfig, hl hclog.Logger) *raft.Config {
@@ -210,10 +244,14 @@ func (s *Shard) bootstrapOnce(conf *raft.Config) error {
 	return nil
 }
 
-// newTransport builds the Raft transport: plain TCP on its own listener for
-// now. When several shards share one multiplexed port this is the function
-// that changes.
+// newTransport builds the Raft transport: over cfg.Layer (the node's one
+// multiplexed port) or, for a lone shard, plain TCP on its own listener.
 func newTransport(cfg ShardConfig, hl hclog.Logger) (*raft.NetworkTransport, error) {
+	if cfg.Layer != nil {
+		return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: cfg.Layer, MaxPool: transportPool, Timeout: transportTimeout, Logger: hl,
+		}), nil
+	}
 	ln := cfg.RaftListener
 	if ln == nil {
 		var err error
@@ -364,6 +402,8 @@ func (s *Shard) Leader() bool { return s.r.State() == raft.Leader }
 // ShardStatus describes a shard for health checks and /status.
 type ShardStatus struct {
 	ID                string `json:"id"`
+	SlotLo            int    `json:"slot_lo"` // first slot the shard owns (set by Node)
+	SlotHi            int    `json:"slot_hi"` // last slot the shard owns
 	State             string `json:"state"`
 	Leader            bool   `json:"leader"`
 	Ready             bool   `json:"ready"`

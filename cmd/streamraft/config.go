@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/streamraft/streamraft/cluster"
+	"github.com/streamraft/streamraft/fsm"
 )
 
 // envPrefix prefixes the environment variable that can set each flag:
@@ -32,6 +35,9 @@ type Config struct {
 	MaxClients        int
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
+	// Shards is how many Raft shards the 16384 slots are split into; fixed
+	// when the data dir is first used.
+	Shards int
 }
 
 const usageHeader = `Usage: streamraft [flags]
@@ -65,6 +71,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Int64Var(&c.MaxBulkBytes, "max-bulk-bytes", 512<<20, "largest bulk string a client may send, in bytes")
 	fs.IntVar(&c.MaxClients, "max-clients", 10000, "most client connections served at once")
+	fs.IntVar(&c.Shards, "shards", 1, fmt.Sprintf("Raft shards the %d hash slots are split into (1-%d); fixed when the data dir is created", fsm.SlotCount, cluster.MaxShards))
 	fs.Uint64Var(&c.SnapshotThreshold, "snapshot-threshold", 8192, "log entries since the last snapshot that trigger a new one")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often to check whether a snapshot is due")
 	fs.Usage = func() {
@@ -137,6 +144,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxClients < 1 {
 		bad("--max-clients %d: must be at least 1", c.MaxClients)
+	}
+	if c.Shards < 1 || c.Shards > cluster.MaxShards {
+		bad("--shards %d: want 1-%d", c.Shards, cluster.MaxShards)
 	}
 	if c.SnapshotThreshold < 1 {
 		bad("--snapshot-threshold %d: must be at least 1", c.SnapshotThreshold)

@@ -14,6 +14,7 @@ func validConfig() Config {
 		NodeID: "n1", DataDir: "./data", Addr: "127.0.0.1:6379", Advertise: "127.0.0.1:6379",
 		RaftAddr: "127.0.0.1:7379", HTTPAddr: "127.0.0.1:8379", LogLevel: "info",
 		MaxBulkBytes: 512 << 20, MaxClients: 10000, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute,
+		Shards: 1,
 	}
 }
 
@@ -40,6 +41,11 @@ func TestValidate(t *testing.T) {
 		{"max clients", func(c *Config) { c.MaxClients = 0 }, "--max-clients"},
 		{"snapshot threshold", func(c *Config) { c.SnapshotThreshold = 0 }, "--snapshot-threshold"},
 		{"snapshot interval", func(c *Config) { c.SnapshotInterval = time.Millisecond }, "--snapshot-interval"},
+		{"16 shards", func(c *Config) { c.Shards = 16 }, ""},
+		{"one shard per slot", func(c *Config) { c.Shards = 16384 }, ""},
+		{"no shards", func(c *Config) { c.Shards = 0 }, "--shards 0"},
+		{"negative shards", func(c *Config) { c.Shards = -4 }, "--shards -4"},
+		{"more shards than slots", func(c *Config) { c.Shards = 16385 }, "--shards 16385: want 1-16384"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,10 +73,15 @@ func TestParseConfigPrecedence(t *testing.T) {
 		{"defaults", nil, nil, func(c Config) bool {
 			return c.Addr == "127.0.0.1:6379" && c.Advertise == c.Addr && c.DataDir == "./data" &&
 				c.RaftAddr == "127.0.0.1:7379" && c.HTTPAddr == "127.0.0.1:8379" && c.SnapshotThreshold == 8192 &&
-				c.SnapshotInterval == 2*time.Minute && c.MaxBulkBytes == 512<<20 && c.MaxClients == 10000 && c.NodeID != ""
+				c.SnapshotInterval == 2*time.Minute && c.MaxBulkBytes == 512<<20 && c.MaxClients == 10000 && c.NodeID != "" &&
+				c.Shards == 1
 		}, "the documented defaults"},
 		{"env over default", nil, map[string]string{"STREAMRAFT_DATA_DIR": "/env", "STREAMRAFT_SNAPSHOT_INTERVAL": "5s"},
 			func(c Config) bool { return c.DataDir == "/env" && c.SnapshotInterval == 5*time.Second }, "DataDir /env, interval 5s"},
+		{"shards from env and flag", []string{"--shards", "4"}, map[string]string{"STREAMRAFT_SHARDS": "8"},
+			func(c Config) bool { return c.Shards == 4 }, "Shards 4"},
+		{"shards from env", nil, map[string]string{"STREAMRAFT_SHARDS": "8"},
+			func(c Config) bool { return c.Shards == 8 }, "Shards 8"},
 		{"flag over env", []string{"--data-dir", "/flag"}, map[string]string{"STREAMRAFT_DATA_DIR": "/env"},
 			func(c Config) bool { return c.DataDir == "/flag" }, "DataDir /flag"},
 		{"advertise follows addr", []string{"--addr", "127.0.0.1:7000"}, nil,
@@ -101,6 +112,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad env value", nil, map[string]string{"STREAMRAFT_MAX_CLIENTS": "many"}, "STREAMRAFT_MAX_CLIENTS"},
 		{"unknown flag", []string{"--nope"}, nil, "nope"},
 		{"stray argument", []string{"extra"}, nil, "extra"},
+		{"shards not a number", []string{"--shards", "many"}, nil, "shards"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

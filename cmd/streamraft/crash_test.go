@@ -40,6 +40,7 @@ const (
 type crashServer struct {
 	bin, dir                 string
 	addr, raftAddr, httpAddr string
+	shards                   int // --shards; 0 leaves the default (1)
 	cmd                      *exec.Cmd
 	out                      *crashOutput
 	done                     chan struct{}
@@ -87,6 +88,9 @@ func (s *crashServer) start(t *testing.T) {
 	s.cmd = exec.Command(s.bin, "--node-id", "crash1", "--data-dir", s.dir, "--addr", s.addr,
 		"--raft-addr", s.raftAddr, "--http-addr", s.httpAddr, "--log-level", "warn",
 		"--snapshot-threshold", "64", "--snapshot-interval", "50ms")
+	if s.shards > 0 {
+		s.cmd.Args = append(s.cmd.Args, "--shards", fmt.Sprint(s.shards))
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", s.bin, err)
@@ -134,8 +138,8 @@ func (s *crashServer) status(t *testing.T) cluster.NodeStatus {
 	}
 	defer res.Body.Close()
 	var st cluster.NodeStatus
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || len(st.Shards) != 1 {
-		t.Fatalf("GET /status = %+v, %v; want one shard", st, err)
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || len(st.Shards) != max(s.shards, 1) {
+		t.Fatalf("GET /status = %+v, %v; want %d shard(s)", st, err, max(s.shards, 1))
 	}
 	return st
 }

@@ -27,8 +27,8 @@ import (
 )
 
 const (
-	// leaderTimeout bounds the wait for this node to lead its shard and
-	// replay its log at start-up (a large log takes a while to replay).
+	// leaderTimeout bounds the wait for this node to lead every shard and
+	// replay their logs at start-up (a large log takes a while to replay).
 	leaderTimeout = 5 * time.Minute
 	// shutdownTimeout bounds each shutdown step.
 	shutdownTimeout = 10 * time.Second
@@ -89,7 +89,8 @@ func run(args []string, getenv func(string) string) error {
 	defer stopRESP(respSrv, respDone, logger)
 
 	logger.Info("ready", "node_id", cfg.NodeID, "addr", lns.resp.Addr().String(), "advertise", cfg.Advertise,
-		"raft_addr", lns.raft.Addr().String(), "http_addr", lns.http.Addr().String(), "data_dir", cfg.DataDir)
+		"raft_addr", lns.raft.Addr().String(), "http_addr", lns.http.Addr().String(), "data_dir", cfg.DataDir,
+		"shards", node.Shards())
 	select {
 	case <-ctx.Done():
 		logger.Info("signal received; shutting down")
@@ -174,7 +175,7 @@ func stopHTTP(srv *http.Server, logger *slog.Logger) {
 
 func startNode(cfg Config, raftLn net.Listener, logger *slog.Logger) (*cluster.Node, error) {
 	node, err := cluster.OpenNode(cluster.NodeConfig{
-		NodeID: cfg.NodeID, DataDir: cfg.DataDir, RaftListener: raftLn,
+		NodeID: cfg.NodeID, DataDir: cfg.DataDir, Shards: cfg.Shards, RaftListener: raftLn,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		Logger: logger,
 	})
@@ -185,7 +186,7 @@ func startNode(cfg Config, raftLn net.Listener, logger *slog.Logger) (*cluster.N
 }
 
 func waitLeader(ctx context.Context, node *cluster.Node, logger *slog.Logger) error {
-	logger.Info("waiting for leadership")
+	logger.Info("waiting for leadership", "shards", node.Shards())
 	ctx, cancel := context.WithTimeout(ctx, leaderTimeout)
 	defer cancel()
 	if err := node.WaitReady(ctx); err != nil {
