@@ -104,6 +104,17 @@ func parseXReadGroup(argv [][]byte) (xrgArgs, *Reply) {
 // isGT reports whether an XREADGROUP ID argument is ">" (C string compare).
 func isGT(b []byte) bool { c := cstr(b); return len(c) == 1 && c[0] == '>' }
 
+// readsNew reports whether an XREADGROUP ID argument asks for new entries:
+// ">", or the largest ID spelled out, which is how Redis stores ">" and so
+// reads (and blocks) exactly like it.
+func readsNew(b []byte) bool {
+	if isGT(b) {
+		return true
+	}
+	id, ok := parseStrictID(b)
+	return ok && id == maxID
+}
+
 // rgTarget is one stream of an XREADGROUP after its key and group lookup.
 type rgTarget struct {
 	s       *stream
@@ -138,7 +149,7 @@ func (m *Machine) resolveReadGroup(argv [][]byte, a *xrgArgs, retry bool) ([]rgT
 		switch c := cstr(arg); {
 		case len(c) == 1 && c[0] == '$':
 			return fail(Err(errDollarInGroup))
-		case isGT(arg):
+		case readsNew(arg):
 		default:
 			id, ok := parseStrictID(arg)
 			if !ok {
@@ -308,7 +319,7 @@ func blockingReadGroup(argv [][]byte) (int64, []string, bool) {
 		return 0, nil, false
 	}
 	for _, id := range argv[a.idArgs:] {
-		if !isGT(id) {
+		if !readsNew(id) {
 			return 0, nil, false
 		}
 	}

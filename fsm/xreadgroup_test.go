@@ -43,7 +43,8 @@ func TestXReadGroup(t *testing.T) {
 		{60, "XPENDING s g - + 10", "[[1-1 c :50 :1] [1-2 d :0 :1]]"},
 		{60, "XPENDING s g", "[:2 1-1 1-2 [[c 1] [d 1]]]"},
 		{70, "XINFO CONSUMERS s g", "[{name:c pending::1 idle::30 inactive::60} {name:d pending::1 idle::10 inactive::10}]"},
-		{70, "XREADGROUP GROUP g d STREAMS s 18446744073709551615-18446744073709551615", "{s:[[1-2 [a 2]]]}"},
+		// The largest ID is how Redis stores ">": new entries, not history.
+		{70, "XREADGROUP GROUP g d STREAMS s 18446744073709551615-18446744073709551615", "{s:[[1-3 [a 3]]]}"},
 		{70, "XREADGROUP GROUP g d STREAMS s 18446744073709551615-18446744073709551614", "{s:[]}"},
 	})
 }
@@ -163,4 +164,16 @@ func TestBlockedRetry(t *testing.T) {
 	if got := apply(retry); got != "-"+errBlockedNoKey {
 		t.Fatalf("retry after DEL = %s; want %s", got, errBlockedNoKey)
 	}
+}
+
+func TestXReadGroupMaxIDReadsNew(t *testing.T) {
+	runSteps(t, New(), []step{
+		{1, "XADD s 1-1 a 1", "1-1"},
+		{1, "XGROUP CREATE s g 0", "+OK"},
+		{1, "XREADGROUP GROUP g c STREAMS s >", "{s:[[1-1 [a 1]]]}"},
+		// The maximum ID is how Redis stores ">": nothing new, not history.
+		{1, "XREADGROUP GROUP g c STREAMS s 18446744073709551615-18446744073709551615", "*nil"},
+		{1, "XADD s 2-1 a 2", "2-1"},
+		{1, "XREADGROUP GROUP g c STREAMS s 18446744073709551615-18446744073709551615", "{s:[[2-1 [a 2]]]}"},
+	})
 }
