@@ -25,6 +25,9 @@ type testBackend struct {
 	writeErr error // returned by Write when set
 	writes   atomic.Int64
 	gate     chan struct{} // when set, Write waits for it
+	// wall makes each stamp at least the wall clock, for tests of idle
+	// times (the fsm's clock is the stamp; TryRead's is the wall clock).
+	wall atomic.Bool
 }
 
 type testWatcher struct{ ch chan struct{} }
@@ -52,7 +55,12 @@ func (b *testBackend) Write(ctx context.Context, key []byte, req fsm.Request) (f
 	b.writes.Add(1)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	replies, signalled := b.m.Apply(&fsm.Entry{Stamp: b.clock.Add(1), Reqs: []fsm.Request{req}})
+	stamp := b.clock.Add(1)
+	if now := time.Now().UnixMilli(); b.wall.Load() && now > stamp {
+		b.clock.Store(now)
+		stamp = now
+	}
+	replies, signalled := b.m.Apply(&fsm.Entry{Stamp: stamp, Reqs: []fsm.Request{req}})
 	for _, k := range signalled {
 		for w := range b.watchers[k] {
 			select {

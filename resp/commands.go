@@ -28,6 +28,11 @@ type command struct {
 	// MULTI, EXEC, DISCARD, WATCH, QUIT and RESET.
 	immediate bool
 	subs      map[string]*command // a container's subcommands
+	// readGroup marks XREADGROUP: a write tried from the state before it
+	// is proposed (conn.tryRead).
+	readGroup bool
+	// unlisted subcommands are not shown in their container's COMMAND INFO.
+	unlisted bool
 }
 
 // table is the one command table: every name the server answers.
@@ -37,8 +42,41 @@ type table struct {
 }
 
 // extraMeta describes commands Redis 7.0 lacks but clients send (7.2's
-// CLIENT SETINFO and CLIENT NO-TOUCH), in 7.2's terms.
+// CLIENT SETINFO and CLIENT NO-TOUCH), in 7.2's terms, the newer stream
+// commands (8.2's XACKDEL and XDELEX, 8.6's XCFGSET) in their version's
+// terms, and streamraft's XGROUP SETDLQ.
 var extraMeta = map[string]*Meta{
+	"xackdel": {Name: "xackdel", Arity: -6, Flags: []string{"write", "fast"},
+		FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"@write", "@stream", "@fast"},
+		DocSummary: "Acknowledges and deletes one or multiple messages for a stream consumer group.",
+		DocSince:   "8.2.0", DocGroup: "stream", DocComplexity: "O(1) for each message ID processed.",
+		KeySpecs: []keySpec{{Flags: []string{"RW", "update", "delete"}, Begin: beginSearch{Type: "index", Index: 1},
+			Find: findKeys{Type: "range", LastKey: 0, KeyStep: 1, Limit: 0}}}},
+	"xdelex": {Name: "xdelex", Arity: -5, Flags: []string{"write", "fast"},
+		FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"@write", "@stream", "@fast"},
+		DocSummary: "Returns the number of messages after removing them from a stream. The command can be used to remove entries from the stream based on the PEL or the ACKED status.",
+		DocSince:   "8.2.0", DocGroup: "stream", DocComplexity: "O(1) for each single item to delete in the stream, regardless of the stream size.",
+		KeySpecs: []keySpec{{Flags: []string{"RW", "delete"}, Begin: beginSearch{Type: "index", Index: 1},
+			Find: findKeys{Type: "range", LastKey: 0, KeyStep: 1, Limit: 0}}}},
+	"xcfgset": {Name: "xcfgset", Arity: -2, Flags: []string{"write", "fast"},
+		FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"@write", "@stream", "@fast"},
+		DocSummary: "Sets the IDMP configuration parameters for a stream.",
+		DocSince:   "8.6.0", DocGroup: "stream", DocComplexity: "O(1)",
+		KeySpecs: []keySpec{{Flags: []string{"RW", "update"}, Begin: beginSearch{Type: "index", Index: 1},
+			Find: findKeys{Type: "range", LastKey: 0, KeyStep: 1, Limit: 0}}}},
+	// XGROUP SETDLQ key group max-deliveries dead-letter-key (or a shorter
+	// form that removes the policy): the dead-letter key shares the
+	// stream's slot, so the stream's key routes it.
+	"xgroup|setdlq": {Name: "xgroup|setdlq", Arity: -5, Flags: []string{"write"},
+		FirstKey: 2, LastKey: 2, Step: 1, ACL: []string{"@write", "@stream", "@slow"},
+		DocSummary: "Sets or removes the dead-letter policy of a consumer group (streamraft extension).",
+		DocSince:   "streamraft", DocGroup: "stream", DocComplexity: "O(1)",
+		KeySpecs: []keySpec{
+			{Flags: []string{"RW", "update"}, Begin: beginSearch{Type: "index", Index: 2},
+				Find: findKeys{Type: "range", LastKey: 0, KeyStep: 1, Limit: 0}},
+			{Flags: []string{"RW", "insert"}, Begin: beginSearch{Type: "index", Index: 5},
+				Find: findKeys{Type: "range", LastKey: 0, KeyStep: 1, Limit: 0}},
+		}},
 	"client|setinfo": {Name: "client|setinfo", Arity: 4, Flags: []string{"noscript", "loading", "stale"},
 		ACL: []string{"@slow", "@connection"}, DocSummary: "Set client or connection specific info",
 		DocSince: "7.2.0", DocGroup: "connection", DocComplexity: "O(1)"},
@@ -61,10 +99,15 @@ func newTable() *table {
 }
 
 func (t *table) addStreamCommands() {
-	for _, n := range []string{"xadd", "xdel", "xtrim", "xsetid", "xreadgroup", "xack", "xclaim", "xautoclaim",
-		"xgroup|create", "xgroup|setid", "xgroup|destroy", "xgroup|createconsumer", "xgroup|delconsumer"} {
+	for _, n := range []string{"xadd", "xdel", "xtrim", "xsetid", "xack", "xclaim", "xautoclaim",
+		"xgroup|create", "xgroup|setid", "xgroup|destroy", "xgroup|createconsumer", "xgroup|delconsumer",
+		"xcfgset", "xackdel", "xdelex"} {
 		t.add(n, kindWrite, nil)
 	}
+	t.add("xreadgroup", kindWrite, nil).readGroup = true
+	// streamraft's extension stays out of COMMAND INFO XGROUP, which is
+	// byte-identical to Redis's; COMMAND INFO XGROUP|SETDLQ describes it.
+	t.add("xgroup|setdlq", kindWrite, nil).unlisted = true
 	for _, n := range []string{"xrange", "xrevrange", "xlen", "xread", "xpending",
 		"xinfo|stream", "xinfo|groups", "xinfo|consumers", "xinfo|help", "xgroup|help"} {
 		t.add(n, kindRead, nil)
@@ -131,7 +174,7 @@ func (t *table) finish() {
 			}
 		}
 		for _, sc := range c.subs {
-			if !seen[sc.meta.Name] {
+			if !seen[sc.meta.Name] && !sc.unlisted {
 				c.meta.Subs = append(c.meta.Subs, sc.meta)
 			}
 		}

@@ -258,10 +258,15 @@ func (c *conn) run(cmd *command, argv [][]byte) {
 // PrepareBlock against the same state.
 func (c *conn) once(cmd *command, argv [][]byte, prepared *[][]byte) (fsm.Reply, error) {
 	key := cmd.routeKey(argv)
+	now := time.Now().UnixMilli()
 	if cmd.kind == kindWrite {
+		if cmd.readGroup {
+			if r, ok, err := c.tryRead(key, argv, now); err != nil || ok {
+				return r, err
+			}
+		}
 		return c.srv.backend.Write(c.ctx, key, fsm.Request{Cmds: [][][]byte{argv}})
 	}
-	now := time.Now().UnixMilli()
 	return c.srv.backend.Read(c.ctx, key, func(m *fsm.Machine) fsm.Reply {
 		if prepared == nil {
 			return m.Read(argv, now)
@@ -272,6 +277,20 @@ func (c *conn) once(cmd *command, argv [][]byte, prepared *[][]byte) (fsm.Reply,
 		*prepared = p
 		return r
 	})
+}
+
+// tryRead answers an XREADGROUP (or its BlockedRetry form) from the state
+// when running it would change nothing (fsm's TryRead: `>` with nothing
+// new, or an error the state gives), so such a read, and every wake-up of a
+// blocked one that finds nothing, stays out of the Raft log. ok is false
+// when the command must be proposed.
+func (c *conn) tryRead(key []byte, argv [][]byte, now int64) (r fsm.Reply, ok bool, err error) {
+	r, err = c.srv.backend.Read(c.ctx, key, func(m *fsm.Machine) fsm.Reply {
+		var rr fsm.Reply
+		rr, ok = m.TryRead(argv, now)
+		return rr
+	})
+	return r, ok, err
 }
 
 // result writes a Backend answer: the reply, or the error's Redis form.

@@ -85,6 +85,7 @@ type Server struct {
 
 	nextID atomic.Int64
 	stats  stats
+	groups *groupOrder // blocked XREADGROUP clients in blocking order
 }
 
 type stats struct {
@@ -112,6 +113,7 @@ func NewServer(cfg Config, b Backend, log *slog.Logger) *Server {
 		backend: b, log: log.With("component", "resp"), table: newTable(), started: time.Now(),
 		base: base, cancelBase: cancel, quit: make(chan struct{}),
 		cfg: cfg.withDefaults(), listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
+		groups: newGroupOrder(),
 	}
 }
 

@@ -247,6 +247,8 @@ func TestClientKill(t *testing.T) {
 		t.Errorf("CLIENT KILL ADDR = %q; want :1", got)
 	}
 	c.expectClosed()
+	// The killed connections leave the client list once their executors end.
+	pollFor(t, "only the killer left", func() bool { return len(ts.clients()) == 1 })
 	if got := a.do("CLIENT", "KILL", "SKIPME", "no"); got != ":1\r\n" {
 		t.Errorf("CLIENT KILL SKIPME no = %q; want :1", got)
 	}
