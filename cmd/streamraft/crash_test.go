@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -42,48 +40,21 @@ type crashServer struct {
 	addr, raftAddr, httpAddr string
 	shards                   int // --shards; 0 leaves the default (1)
 	cmd                      *exec.Cmd
-	out                      *crashOutput
+	out                      *lockedBuffer
 	done                     chan struct{}
-}
-
-type crashOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *crashOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *crashOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
-func crashFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func newCrashServer(t *testing.T) *crashServer {
 	return &crashServer{
 		bin: buildBinary(t), dir: filepath.Join(t.TempDir(), "data"),
-		addr: crashFreeAddr(t), raftAddr: crashFreeAddr(t), httpAddr: crashFreeAddr(t),
+		addr: freeAddr(t), raftAddr: freeAddr(t), httpAddr: freeAddr(t),
 	}
 }
 
 // start runs the binary and waits until /readyz says it serves.
 func (s *crashServer) start(t *testing.T) {
 	t.Helper()
-	s.out = &crashOutput{}
+	s.out = new(lockedBuffer)
 	s.done = make(chan struct{})
 	s.cmd = exec.Command(s.bin, "--node-id", "crash1", "--data-dir", s.dir, "--addr", s.addr,
 		"--raft-addr", s.raftAddr, "--http-addr", s.httpAddr, "--log-level", "warn",
