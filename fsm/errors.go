@@ -33,6 +33,16 @@ const (
 	errInvalidCursor = "ERR invalid cursor"
 )
 
+// XREAD / XREADGROUP MAXCOUNT and MAXSIZE errors (Redis 8.10). The MAXCOUNT
+// text is Redis's (its tests match "MAXCOUNT must be a positive integer");
+// the MAXSIZE one follows it by symmetry and the COUNT comparison text is a
+// guess: the 8.10 source was not available.
+const (
+	errMaxCount           = "ERR MAXCOUNT must be a positive integer"
+	errMaxSize            = "ERR MAXSIZE must be a positive integer"
+	errMaxCountBelowCount = "ERR MAXCOUNT must be greater than or equal to COUNT"
+)
+
 // errArity is Redis's wrong-arity error for the (lower-case) command name.
 func errArity(name string) Reply {
 	return Err("ERR wrong number of arguments for '" + name + "' command")

@@ -10,6 +10,7 @@ const (
 // xreadArgs are XREAD's parsed arguments.
 type xreadArgs struct {
 	count     int64 // 0: no limit
+	limits    readLimits
 	block     bool
 	timeoutMs int64
 	keys      [][]byte
@@ -23,8 +24,9 @@ func checkXRead(argv [][]byte) *Reply {
 	return r
 }
 
-// parseXRead parses XREAD [COUNT n] [BLOCK ms] STREAMS key... id... as Redis
-// 7.0 does, plus 7.4's "+" ID.
+// parseXRead parses XREAD [COUNT n] [MAXCOUNT n] [MAXSIZE bytes] [BLOCK ms]
+// STREAMS key... id... as Redis 7.0 does, plus 7.4's "+" ID and 8.10's
+// MAXCOUNT and MAXSIZE (see xreadlimit.go).
 func parseXRead(argv [][]byte) (xreadArgs, *Reply) {
 	var a xreadArgs
 	fail := func(msg string) (xreadArgs, *Reply) { r := Err(msg); return a, &r }
@@ -60,11 +62,21 @@ func parseXRead(argv [][]byte) (xreadArgs, *Reply) {
 		case eqFold(o, "noack"):
 			return fail(errNoAckInXRead)
 		default:
-			return fail(errSyntax)
+			handled, e := a.limits.parseOption(argv, i)
+			if e != nil {
+				return a, e
+			}
+			if !handled {
+				return fail(errSyntax)
+			}
+			i++
 		}
 	}
 	if streamsArg == 0 {
 		return fail(errSyntax)
+	}
+	if e := a.limits.check(a.count); e != nil {
+		return a, e
 	}
 	n := (len(argv) - streamsArg) / 2
 	a.keys = argv[streamsArg : streamsArg+n]
@@ -90,15 +102,20 @@ func parseXRead(argv [][]byte) (xreadArgs, *Reply) {
 	return a, nil
 }
 
-// xread: XREAD [COUNT n] [BLOCK ms] STREAMS key... id...; BLOCK is parsed and
-// ignored here (the caller blocks, see Blocking and PrepareBlock).
+// xread: XREAD [COUNT n] [MAXCOUNT n] [MAXSIZE bytes] [BLOCK ms] STREAMS
+// key... id...; BLOCK is parsed and ignored here (the caller blocks, see
+// Blocking and PrepareBlock).
 func (m *Machine) xread(_ *execCtx, argv [][]byte) Reply {
 	a, r := parseXRead(argv)
 	if r != nil {
 		return *r
 	}
 	var kv []Reply
+	b := newBudget(a.limits)
 	for i, key := range a.keys {
+		if !b.room() {
+			break
+		}
 		s, ok := m.keys[string(key)]
 		if !ok || s.length == 0 {
 			continue
@@ -119,7 +136,14 @@ func (m *Machine) xread(_ *execCtx, argv [][]byte) Reply {
 			if !ok {
 				continue
 			}
-			entries = s.rangeReply(start, maxID, a.count, false)
+			entries = s.rangeReply(start, maxID, b.streamCount(a.count), false)
+		}
+		if b.limited() && len(entries.Elems) > 0 {
+			b.open(key)
+			entries.Elems = entries.Elems[:b.admit(entries.Elems)]
+			if len(entries.Elems) == 0 {
+				b.drop()
+			}
 		}
 		if len(entries.Elems) == 0 {
 			continue

@@ -12,10 +12,11 @@ const errReadClaimIdle = "ERR Invalid min-idle-time argument for XREADGROUP"
 // delivery; then new entries. COUNT covers both. Every entry has four
 // elements: id, fields, idle ms, deliveries before this read (new entries
 // 0, 0). Idle entries no longer in the stream leave the PEL (as XAUTOCLAIM
-// does); entries past the group's max deliveries are dead-lettered. It
-// reports false when nothing was served; the consumer is created or seen
-// only when something is.
-func (s *stream) readClaim(g *group, cname string, a *xrgArgs, now int64, sink dlqSink) (Reply, bool) {
+// does); entries past the group's max deliveries are dead-lettered. The
+// budget (MAXCOUNT, MAXSIZE) is checked before each entry. It reports false
+// when nothing was served; the consumer is created or seen only when
+// something is.
+func (s *stream) readClaim(g *group, cname string, a *xrgArgs, now int64, sink dlqSink, b *readBudget, key []byte) (Reply, bool) {
 	var out []Reply
 	owner := ""
 	claimant := func() string {
@@ -25,7 +26,9 @@ func (s *stream) readClaim(g *group, cname string, a *xrgArgs, now int64, sink d
 		}
 		return owner
 	}
-	full := func() bool { return a.count > 0 && int64(len(out)) >= a.count }
+	limit := b.streamCount(a.count)
+	b.open(key)
+	full := func() bool { return (limit > 0 && int64(len(out)) >= limit) || !b.room() }
 	for _, n := range idleNacks(g, now, a.minIdle) {
 		if full() {
 			break
@@ -41,23 +44,37 @@ func (s *stream) readClaim(g *group, cname string, a *xrgArgs, now int64, sink d
 		idle, before := now-n.time, n.count
 		n.owner, n.time, n.count = claimant(), now, n.count+1
 		g.setOwner(n)
-		out = append(out, Array(e.Elems[0], e.Elems[1], Int(idle), Int(int64(before))))
+		e = Array(e.Elems[0], e.Elems[1], Int(idle), Int(int64(before)))
+		b.charge(e)
+		out = append(out, e)
 	}
 	if len(out) > 0 {
 		g.setActive(cname, now)
 	}
 	if !full() {
 		rest := int64(0)
-		if a.count > 0 {
-			rest = a.count - int64(len(out))
+		if limit > 0 {
+			rest = limit - int64(len(out))
 		}
-		if hits := s.newEntries(g, rest); len(hits) > 0 {
+		hits := s.newEntries(g, rest)
+		if b.maxSize > 0 {
+			// Size each entry as served: [id, fields, 0, 0].
+			claimed := entriesReply(hits).Elems
+			for i, e := range claimed {
+				claimed[i] = Array(e.Elems[0], e.Elems[1], Int(0), Int(0))
+			}
+			hits = hits[:b.admit(claimed)]
+		} else {
+			b.entries += int64(len(hits))
+		}
+		if len(hits) > 0 {
 			for _, e := range s.deliver(g, claimant(), hits, a.noack, now).Elems {
 				out = append(out, Array(e.Elems[0], e.Elems[1], Int(0), Int(0)))
 			}
 		}
 	}
 	if len(out) == 0 {
+		b.drop()
 		return Reply{}, false
 	}
 	return Array(out...), true

@@ -23,6 +23,7 @@ func BlockedRetry(argv [][]byte) [][]byte {
 // xrgArgs are XREADGROUP's parsed (stateless) arguments.
 type xrgArgs struct {
 	count     int64 // 0: no limit
+	limits    readLimits
 	block     bool
 	timeoutMs int64
 	noack     bool
@@ -39,10 +40,11 @@ func checkXReadGroup(argv [][]byte) *Reply {
 	return r
 }
 
-// parseXReadGroup parses XREADGROUP GROUP g c [COUNT n] [BLOCK ms]
-// [CLAIM min-idle-time] [NOACK] STREAMS key... id... as Redis 7.0 does (CLAIM
-// as 8.4); IDs are checked in Apply, after
-// each key's group lookup, as Redis orders its errors.
+// parseXReadGroup parses XREADGROUP GROUP g c [COUNT n] [MAXCOUNT n]
+// [MAXSIZE bytes] [BLOCK ms] [CLAIM min-idle-time] [NOACK] STREAMS key...
+// id... as Redis 7.0 does (CLAIM as 8.4, MAXCOUNT and MAXSIZE as 8.10); IDs
+// are checked in Apply, after each key's group lookup, as Redis orders its
+// errors.
 func parseXReadGroup(argv [][]byte) (xrgArgs, *Reply) {
 	var a xrgArgs
 	fail := func(msg string) (xrgArgs, *Reply) { r := Err(msg); return a, &r }
@@ -86,7 +88,14 @@ func parseXReadGroup(argv [][]byte) (xrgArgs, *Reply) {
 			}
 			a.claim, a.minIdle = true, v
 		default:
-			return fail(errSyntax)
+			handled, e := a.limits.parseOption(argv, i)
+			if e != nil {
+				return a, e
+			}
+			if !handled {
+				return fail(errSyntax)
+			}
+			i++
 		}
 	}
 	if streamsArg == 0 {
@@ -94,6 +103,9 @@ func parseXReadGroup(argv [][]byte) (xrgArgs, *Reply) {
 	}
 	if a.group == nil {
 		return fail(errMissingGroup)
+	}
+	if e := a.limits.check(a.count); e != nil {
+		return a, e
 	}
 	n := (len(argv) - streamsArg) / 2
 	a.keys = argv[streamsArg : streamsArg+n]
@@ -161,8 +173,10 @@ func (m *Machine) resolveReadGroup(argv [][]byte, a *xrgArgs, retry bool) ([]rgT
 	return ts, nil
 }
 
-// xreadgroup: XREADGROUP GROUP g c [COUNT n] [BLOCK ms] [NOACK] STREAMS
-// key... id...; BLOCK is the caller's (see Blocking and TryRead).
+// xreadgroup: XREADGROUP GROUP g c [COUNT n] [MAXCOUNT n] [MAXSIZE bytes]
+// [BLOCK ms] [CLAIM min-idle-time] [NOACK] STREAMS key... id...; BLOCK is
+// the caller's (see Blocking and TryRead). Once MAXCOUNT or MAXSIZE is
+// reached the remaining streams are not served at all.
 func (m *Machine) xreadgroup(x *execCtx, argv [][]byte) Reply {
 	a, r := parseXReadGroup(argv)
 	if r != nil {
@@ -174,23 +188,29 @@ func (m *Machine) xreadgroup(x *execCtx, argv [][]byte) Reply {
 	}
 	var kv []Reply
 	cname := string(a.consumer)
+	b := newBudget(a.limits)
 	for i, t := range ts {
-		s, g := t.s, t.g
+		if !b.room() {
+			break
+		}
+		s, g, key := t.s, t.g, a.keys[i]
 		var entries Reply
-		sink := dlqSink{m: m, x: x, key: string(a.keys[i]), s: s}
+		sink := dlqSink{m: m, x: x, key: string(key), s: s}
 		if t.history {
 			c, _ := g.touchConsumer(cname, x.stamp)
-			entries = s.readHistory(g, c.name, afterID(t.id), a.count, x.stamp, sink)
+			b.open(key)
+			entries = s.readHistory(g, c.name, afterID(t.id), a.count, x.stamp, sink, b)
 		} else if a.claim {
 			var served bool
-			if entries, served = s.readClaim(g, cname, &a, x.stamp, sink); !served {
+			if entries, served = s.readClaim(g, cname, &a, x.stamp, sink, b, key); !served {
 				continue
 			}
 		} else {
 			// Served when a live entry follows the group's last ID (Redis:
 			// the last valid ID is greater); only then is the consumer
 			// created or seen, as in Redis 7.0.
-			hits := s.newEntries(g, a.count)
+			hits := s.newEntries(g, b.streamCount(a.count))
+			hits = hits[:b.admitHits(key, hits)]
 			if len(hits) == 0 {
 				continue
 			}
@@ -248,10 +268,12 @@ func (s *stream) deliver(g *group, cname string, hits []hit, noack bool, now int
 }
 
 // readHistory serves consumer cname's pending entries from start on (count
-// 0: all): deleted entries as [id, nil]; the others count one more delivery.
-// An entry past its group's max deliveries is dead-lettered, not served.
-func (s *stream) readHistory(g *group, cname string, start ID, count int64, now int64, sink dlqSink) Reply {
+// 0: all) while the budget has room: deleted entries as [id, nil]; the
+// others count one more delivery. An entry past its group's max deliveries
+// is dead-lettered, not served.
+func (s *stream) readHistory(g *group, cname string, start ID, count int64, now int64, sink dlqSink, b *readBudget) Reply {
 	var ids []ID
+	count = b.streamCount(count)
 	g.cpel.Ascend(cref{cname, start}, func(r cref) bool {
 		if r.owner != cname || (count > 0 && int64(len(ids)) >= count) {
 			return false
@@ -261,9 +283,14 @@ func (s *stream) readHistory(g *group, cname string, start ID, count int64, now 
 	})
 	out := make([]Reply, 0, len(ids))
 	for _, id := range ids {
+		if !b.room() {
+			break
+		}
 		e, ok := s.entryReply(id)
 		if !ok {
-			out = append(out, Array(Bulk(id.AppendText(nil)), NullArray()))
+			e = Array(Bulk(id.AppendText(nil)), NullArray())
+			b.charge(e)
+			out = append(out, e)
 			continue
 		}
 		n, _ := g.pel.Get(nack{id: id})
@@ -273,6 +300,7 @@ func (s *stream) readHistory(g *group, cname string, start ID, count int64, now 
 		n.time = now
 		n.count++
 		g.pel.Set(n)
+		b.charge(e)
 		out = append(out, e)
 	}
 	return Array(out...)
