@@ -7,29 +7,28 @@ const (
 	readPlus          // "+": the last entry
 )
 
-// xreadArgs are XREAD's parsed arguments.
-type xreadArgs struct {
+// readOpts are the options XREAD and XREADGROUP share. One loop parses
+// both, as Redis's xreadCommand does, so their errors come in the same order.
+type readOpts struct {
 	count     int64 // 0: no limit
 	limits    readLimits
 	block     bool
 	timeoutMs int64
+	noack     bool   // XREADGROUP only
+	claim     bool   // XREADGROUP CLAIM given (8.4)
+	minIdle   int64  // CLAIM's min-idle-time
+	group     []byte // XREADGROUP only
+	consumer  []byte
 	keys      [][]byte
-	ids       []ID
-	kinds     []int
 	idArgs    int // index of the first ID in argv
 }
 
-func checkXRead(argv [][]byte) *Reply {
-	_, r := parseXRead(argv)
-	return r
-}
-
-// parseXRead parses XREAD [COUNT n] [MAXCOUNT n] [MAXSIZE bytes] [BLOCK ms]
-// STREAMS key... id... as Redis 7.0 does, plus 7.4's "+" ID and 8.10's
-// MAXCOUNT and MAXSIZE (see xreadlimit.go).
-func parseXRead(argv [][]byte) (xreadArgs, *Reply) {
-	var a xreadArgs
-	fail := func(msg string) (xreadArgs, *Reply) { r := Err(msg); return a, &r }
+// parseReadOpts parses [COUNT n] [MAXCOUNT n] [MAXSIZE bytes] [BLOCK ms]
+// and, for XREADGROUP, GROUP g c, NOACK and CLAIM, up to STREAMS key...
+// id...; the IDs are left to the caller.
+func parseReadOpts(argv [][]byte, xreadgroup bool) (readOpts, *Reply) {
+	var a readOpts
+	fail := func(msg string) (readOpts, *Reply) { r := Err(msg); return a, &r }
 	streamsArg := 0
 	for i := 1; i < len(argv) && streamsArg == 0; i++ {
 		more := len(argv) - i - 1
@@ -58,9 +57,23 @@ func parseXRead(argv [][]byte) (xreadArgs, *Reply) {
 				return fail(errUnbalanced)
 			}
 		case eqFold(o, "group") && more >= 2:
-			return fail(errGroupInXRead)
+			if !xreadgroup {
+				return fail(errGroupInXRead)
+			}
+			a.group, a.consumer = argv[i+1], argv[i+2]
+			i += 2
 		case eqFold(o, "noack"):
-			return fail(errNoAckInXRead)
+			if !xreadgroup {
+				return fail(errNoAckInXRead)
+			}
+			a.noack = true
+		case xreadgroup && eqFold(o, "claim") && more > 0:
+			i++
+			v, ok := parseLL(argv[i])
+			if !ok || v < 0 {
+				return fail(errReadClaimIdle)
+			}
+			a.claim, a.minIdle = true, v
 		default:
 			handled, e := a.limits.parseOption(argv, i)
 			if e != nil {
@@ -75,12 +88,41 @@ func parseXRead(argv [][]byte) (xreadArgs, *Reply) {
 	if streamsArg == 0 {
 		return fail(errSyntax)
 	}
+	if xreadgroup && a.group == nil {
+		return fail(errMissingGroup)
+	}
 	if e := a.limits.check(a.count); e != nil {
 		return a, e
 	}
 	n := (len(argv) - streamsArg) / 2
 	a.keys = argv[streamsArg : streamsArg+n]
 	a.idArgs = streamsArg + n
+	return a, nil
+}
+
+// xreadArgs are XREAD's parsed arguments.
+type xreadArgs struct {
+	readOpts
+	ids   []ID
+	kinds []int
+}
+
+func checkXRead(argv [][]byte) *Reply {
+	_, r := parseXRead(argv)
+	return r
+}
+
+// parseXRead parses XREAD [COUNT n] [MAXCOUNT n] [MAXSIZE bytes] [BLOCK ms]
+// STREAMS key... id... as Redis 7.0 does, plus 7.4's "+" ID and 8.10's
+// MAXCOUNT and MAXSIZE (see xreadlimit.go).
+func parseXRead(argv [][]byte) (xreadArgs, *Reply) {
+	var a xreadArgs
+	var r *Reply
+	if a.readOpts, r = parseReadOpts(argv, false); r != nil {
+		return a, r
+	}
+	fail := func(msg string) (xreadArgs, *Reply) { r := Err(msg); return a, &r }
+	n := len(a.keys)
 	a.ids = make([]ID, n)
 	a.kinds = make([]int, n)
 	for i, arg := range argv[a.idArgs:] {

@@ -16,7 +16,7 @@ const errReadClaimIdle = "ERR Invalid min-idle-time argument for XREADGROUP"
 // budget (MAXCOUNT, MAXSIZE) is checked before each entry. It reports false
 // when nothing was served; the consumer is created or seen only when
 // something is.
-func (s *stream) readClaim(g *group, cname string, a *xrgArgs, now int64, sink dlqSink, b *readBudget, key []byte) (Reply, bool) {
+func (s *stream) readClaim(g *group, cname string, a *readOpts, now int64, sink dlqSink, b *readBudget, key []byte) (Reply, bool) {
 	var out []Reply
 	owner := ""
 	claimant := func() string {

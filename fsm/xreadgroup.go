@@ -20,21 +20,6 @@ func BlockedRetry(argv [][]byte) [][]byte {
 	return out
 }
 
-// xrgArgs are XREADGROUP's parsed (stateless) arguments.
-type xrgArgs struct {
-	count     int64 // 0: no limit
-	limits    readLimits
-	block     bool
-	timeoutMs int64
-	noack     bool
-	claim     bool  // CLAIM given (8.4)
-	minIdle   int64 // CLAIM's min-idle-time
-	group     []byte
-	consumer  []byte
-	keys      [][]byte
-	idArgs    int // index of the first ID in argv
-}
-
 func checkXReadGroup(argv [][]byte) *Reply {
 	_, r := parseXReadGroup(argv)
 	return r
@@ -45,73 +30,7 @@ func checkXReadGroup(argv [][]byte) *Reply {
 // id... as Redis 7.0 does (CLAIM as 8.4, MAXCOUNT and MAXSIZE as 8.10); IDs
 // are checked in Apply, after each key's group lookup, as Redis orders its
 // errors.
-func parseXReadGroup(argv [][]byte) (xrgArgs, *Reply) {
-	var a xrgArgs
-	fail := func(msg string) (xrgArgs, *Reply) { r := Err(msg); return a, &r }
-	streamsArg := 0
-	for i := 1; i < len(argv) && streamsArg == 0; i++ {
-		more := len(argv) - i - 1
-		o := argv[i]
-		switch {
-		case eqFold(o, "block") && more > 0:
-			i++
-			v, ok := parseLL(argv[i])
-			if !ok {
-				return fail(errTimeoutNotInt)
-			}
-			if v < 0 {
-				return fail(errTimeoutNeg)
-			}
-			a.block, a.timeoutMs = true, v
-		case eqFold(o, "count") && more > 0:
-			i++
-			v, e := parseInt(argv[i])
-			if e != nil {
-				return a, e
-			}
-			a.count = max(v, 0)
-		case eqFold(o, "streams") && more > 0:
-			streamsArg = i + 1
-			if (len(argv)-streamsArg)%2 != 0 {
-				return fail(errUnbalanced)
-			}
-		case eqFold(o, "group") && more >= 2:
-			a.group, a.consumer = argv[i+1], argv[i+2]
-			i += 2
-		case eqFold(o, "noack"):
-			a.noack = true
-		case eqFold(o, "claim") && more > 0:
-			i++
-			v, ok := parseLL(argv[i])
-			if !ok || v < 0 {
-				return fail(errReadClaimIdle)
-			}
-			a.claim, a.minIdle = true, v
-		default:
-			handled, e := a.limits.parseOption(argv, i)
-			if e != nil {
-				return a, e
-			}
-			if !handled {
-				return fail(errSyntax)
-			}
-			i++
-		}
-	}
-	if streamsArg == 0 {
-		return fail(errSyntax)
-	}
-	if a.group == nil {
-		return fail(errMissingGroup)
-	}
-	if e := a.limits.check(a.count); e != nil {
-		return a, e
-	}
-	n := (len(argv) - streamsArg) / 2
-	a.keys = argv[streamsArg : streamsArg+n]
-	a.idArgs = streamsArg + n
-	return a, nil
-}
+func parseXReadGroup(argv [][]byte) (readOpts, *Reply) { return parseReadOpts(argv, true) }
 
 // isGT reports whether an XREADGROUP ID argument is ">" (C string compare).
 func isGT(b []byte) bool { c := cstr(b); return len(c) == 1 && c[0] == '>' }
@@ -138,7 +57,7 @@ type rgTarget struct {
 // resolveReadGroup looks up every stream's key and group and parses its ID,
 // in Redis's order (per stream: the group, then the ID). It does not modify
 // the state.
-func (m *Machine) resolveReadGroup(argv [][]byte, a *xrgArgs, retry bool) ([]rgTarget, *Reply) {
+func (m *Machine) resolveReadGroup(argv [][]byte, a *readOpts, retry bool) ([]rgTarget, *Reply) {
 	ts := make([]rgTarget, len(a.keys))
 	fail := func(r Reply) ([]rgTarget, *Reply) { return nil, &r }
 	for i, key := range a.keys {
