@@ -275,3 +275,13 @@ func (g *group) entriesReadReply() Reply {
 	}
 	return Int(g.entriesRead)
 }
+
+// lookupGroup returns the stream at key and its group name; either is nil
+// when missing (g is nil whenever s is).
+func (m *Machine) lookupGroup(key, name []byte) (*stream, *group) {
+	s := m.keys[string(key)]
+	if s == nil {
+		return nil, nil
+	}
+	return s, s.group(name)
+}

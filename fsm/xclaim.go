@@ -75,11 +75,7 @@ func parseXClaim(argv [][]byte, now int64) (claimArgs, *Reply) {
 // xclaim: XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms]
 // [TIME ms] [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id].
 func (m *Machine) xclaim(x *execCtx, argv [][]byte) Reply {
-	s := m.keys[string(argv[1])]
-	var g *group
-	if s != nil {
-		g = s.group(argv[2])
-	}
+	s, g := m.lookupGroup(argv[1], argv[2])
 	if g == nil {
 		return errNoGroupKey(argv[1], argv[2])
 	}

@@ -97,11 +97,7 @@ func (m *Machine) xackdel(_ *execCtx, argv [][]byte) Reply {
 	if r != nil {
 		return *r
 	}
-	s := m.keys[string(argv[1])]
-	var g *group
-	if s != nil {
-		g = s.group(argv[2])
-	}
+	s, g := m.lookupGroup(argv[1], argv[2])
 	if g == nil {
 		return allMinusOne(len(a.ids))
 	}

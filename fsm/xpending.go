@@ -77,11 +77,7 @@ func (m *Machine) xpending(x *execCtx, argv [][]byte) Reply {
 	if r != nil {
 		return *r
 	}
-	s := m.keys[string(argv[1])]
-	var g *group
-	if s != nil {
-		g = s.group(argv[2])
-	}
+	_, g := m.lookupGroup(argv[1], argv[2])
 	if g == nil {
 		return errNoGroupKey(argv[1], argv[2])
 	}

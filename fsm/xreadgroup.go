@@ -61,11 +61,7 @@ func (m *Machine) resolveReadGroup(argv [][]byte, a *readOpts, retry bool) ([]rg
 	ts := make([]rgTarget, len(a.keys))
 	fail := func(r Reply) ([]rgTarget, *Reply) { return nil, &r }
 	for i, key := range a.keys {
-		s := m.keys[string(key)]
-		var g *group
-		if s != nil {
-			g = s.group(a.group)
-		}
+		s, g := m.lookupGroup(key, a.group)
 		switch {
 		case retry && s == nil:
 			return fail(Err(errBlockedNoKey))
