@@ -6,6 +6,21 @@ import (
 	"testing"
 )
 
+// diffStep sends line to redis and to m (applied at stamp) and fails unless
+// the two RESP2 replies are identical, time fields normalised (see timed).
+func diffStep(t *testing.T, rc *redisConn, m *Machine, stamp int64, step int, line string) {
+	t.Helper()
+	argv := args(line)
+	want := rc.do(t, argv)
+	got := render(do(m, stamp, argv))
+	if timed(argv) {
+		want, got = normalizeTimes(argv, want, false), normalizeTimes(argv, got, true)
+	}
+	if got != want {
+		t.Fatalf("step %d %q = %q; want %q", step, line, got, want)
+	}
+}
+
 // TestDiffRedis runs command scripts against a real redis-server and the
 // Machine and compares the RESP2 bytes of every reply.
 func TestDiffRedis(t *testing.T) {
@@ -15,12 +30,7 @@ func TestDiffRedis(t *testing.T) {
 			m := New()
 			rc.do(t, args("FLUSHALL"))
 			for i, line := range script {
-				argv := args(line)
-				want := rc.do(t, argv)
-				got := render(do(m, 1000, argv))
-				if got != want {
-					t.Fatalf("step %d %q = %q; want %q", i, line, got, want)
-				}
+				diffStep(t, rc, m, 1000, i, line)
 			}
 		})
 	}

@@ -23,15 +23,7 @@ func TestDiffRedisGroups(t *testing.T) {
 			m := New()
 			rc.do(t, args("FLUSHALL"))
 			for i, line := range script {
-				argv := args(line)
-				want := rc.do(t, argv)
-				got := render(do(m, time.Now().UnixMilli(), argv))
-				if timed(argv) {
-					want, got = normalizeTimes(argv, want, false), normalizeTimes(argv, got, true)
-				}
-				if got != want {
-					t.Fatalf("step %d %q = %q; want %q", i, line, got, want)
-				}
+				diffStep(t, rc, m, time.Now().UnixMilli(), i, line)
 				checkGroupInvariants(t, m)
 			}
 		})

@@ -20,16 +20,7 @@ func TestDiffRedisGroupsRandom(t *testing.T) {
 		steps = 3000
 	}
 	for i := 0; i < steps; i++ {
-		line := randomGroupCommand(r, i/10)
-		argv := args(line)
-		want := rc.do(t, argv)
-		got := render(do(m, time.Now().UnixMilli(), argv))
-		if timed(argv) {
-			want, got = normalizeTimes(argv, want, false), normalizeTimes(argv, got, true)
-		}
-		if got != want {
-			t.Fatalf("step %d %q = %q; want %q", i, line, got, want)
-		}
+		diffStep(t, rc, m, time.Now().UnixMilli(), i, randomGroupCommand(r, i/10))
 		if i%100 == 0 {
 			checkInvariants(t, m)
 			checkGroupInvariants(t, m)

@@ -19,13 +19,7 @@ func TestDiffRedisRandom(t *testing.T) {
 		steps = 3000
 	}
 	for i := 0; i < steps; i++ {
-		line := randomCommand(r, i/15)
-		argv := args(line)
-		want := rc.do(t, argv)
-		got := render(do(m, 1000, argv))
-		if got != want {
-			t.Fatalf("step %d %q = %q; want %q", i, line, got, want)
-		}
+		diffStep(t, rc, m, 1000, i, randomCommand(r, i/15))
 		if i%250 == 0 {
 			checkInvariants(t, m)
 		}
