@@ -38,8 +38,9 @@ type NodeConfig struct {
 }
 
 // Node holds this process's shards and implements what the RESP server needs
-// (resp.Backend: Write, Read, Watch) without importing resp. Keys are
-// routed by hash slot (fsm.KeySlot) to the shard owning the slot.
+// (resp.Backend: Write, Read, Watch, and Shards, ShardOfSlot, WriteShard,
+// ReadShard for fan-out) without importing resp. Keys are routed by hash
+// slot (fsm.KeySlot) to the shard owning the slot.
 type Node struct {
 	id     string
 	layout Layout

@@ -159,3 +159,23 @@ func (m *Machine) scan(_ *execCtx, argv [][]byte) Reply {
 	}
 	return Array(BulkString(strconv.FormatUint(next, 10)), Array(out...))
 }
+
+// KeysInSlot returns up to count of the keys in hash slot (KeySlot), in
+// SCAN order, and how many keys the slot holds in all: CLUSTER
+// GETKEYSINSLOT and COUNTKEYSINSLOT. It walks every key (O(N)): the
+// machine keeps no per-slot index.
+func (m *Machine) KeysInSlot(slot, count int) (keys []string, total int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	keys = []string{}
+	m.order.Scan(func(k keyRef) bool {
+		if KeySlot([]byte(k.key)) == slot {
+			if len(keys) < count {
+				keys = append(keys, k.key)
+			}
+			total++
+		}
+		return true
+	})
+	return keys, total
+}

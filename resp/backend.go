@@ -22,6 +22,17 @@ type Backend interface {
 	// being able to serve them (then the retried command gets the error).
 	// cancel must be called exactly once.
 	Watch(key []byte, keys []string) (ch <-chan struct{}, cancel func())
+
+	// Shards is the number of shards (Raft groups) the node's slots are
+	// split into, at least 1; keyless commands fan out over all of them.
+	Shards() int
+	// ShardOfSlot returns the shard (0 <= shard < Shards()) owning slot.
+	ShardOfSlot(slot int) int
+	// WriteShard is Write on one shard, for keyless commands (FLUSHALL).
+	WriteShard(ctx context.Context, shard int, req fsm.Request) (fsm.Reply, error)
+	// ReadShard is Read on one shard, for keyless commands (DBSIZE, KEYS,
+	// SCAN) and slot commands (CLUSTER COUNTKEYSINSLOT).
+	ReadShard(ctx context.Context, shard int, fn func(m *fsm.Machine) fsm.Reply) (fsm.Reply, error)
 }
 
 // Errors a Backend returns (possibly wrapped) to have the client redirected

@@ -13,11 +13,12 @@ import (
 	"github.com/streamraft/streamraft/fsm"
 )
 
-// testBackend is a real fsm.Machine without Raft: Write applies each
-// Request at once with a stamp from a test clock and signals watchers from
-// Apply's signalled keys, as the cluster's shard does.
+// testBackend is real fsm.Machines without Raft, one per shard, keys
+// routed by fsm.KeySlot as cluster.Layout splits the slots: Write applies
+// each Request at once with a stamp from a test clock and signals watchers
+// from Apply's signalled keys, as the cluster's shard does.
 type testBackend struct {
-	m     *fsm.Machine
+	ms    []*fsm.Machine // one per shard
 	clock atomic.Int64
 
 	mu       sync.Mutex // serializes Apply, guards watchers
@@ -32,13 +33,34 @@ type testBackend struct {
 
 type testWatcher struct{ ch chan struct{} }
 
-func newTestBackend() *testBackend {
-	b := &testBackend{m: fsm.New(), watchers: map[string]map[*testWatcher]struct{}{}}
+func newTestBackend(shards int) *testBackend {
+	b := &testBackend{watchers: map[string]map[*testWatcher]struct{}{}}
+	for range max(shards, 1) {
+		b.ms = append(b.ms, fsm.New())
+	}
 	b.clock.Store(1_700_000_000_000)
 	return b
 }
 
+// shardOf is the shard of key (shard 0 for nil), as cluster.Node routes.
+func (b *testBackend) shardOf(key []byte) int {
+	if key == nil {
+		return 0
+	}
+	return b.ShardOfSlot(fsm.KeySlot(key))
+}
+
+func (b *testBackend) Shards() int { return len(b.ms) }
+
+func (b *testBackend) ShardOfSlot(slot int) int {
+	return ((slot+1)*len(b.ms) - 1) / fsm.SlotCount
+}
+
 func (b *testBackend) Write(ctx context.Context, key []byte, req fsm.Request) (fsm.Reply, error) {
+	return b.WriteShard(ctx, b.shardOf(key), req)
+}
+
+func (b *testBackend) WriteShard(ctx context.Context, shard int, req fsm.Request) (fsm.Reply, error) {
 	b.mu.Lock()
 	gate, werr := b.gate, b.writeErr
 	b.mu.Unlock()
@@ -60,7 +82,7 @@ func (b *testBackend) Write(ctx context.Context, key []byte, req fsm.Request) (f
 		b.clock.Store(now)
 		stamp = now
 	}
-	replies, signalled := b.m.Apply(&fsm.Entry{Stamp: stamp, Reqs: []fsm.Request{req}})
+	replies, signalled := b.ms[shard].Apply(&fsm.Entry{Stamp: stamp, Reqs: []fsm.Request{req}})
 	for _, k := range signalled {
 		for w := range b.watchers[k] {
 			select {
@@ -73,10 +95,14 @@ func (b *testBackend) Write(ctx context.Context, key []byte, req fsm.Request) (f
 }
 
 func (b *testBackend) Read(ctx context.Context, key []byte, fn func(m *fsm.Machine) fsm.Reply) (fsm.Reply, error) {
+	return b.ReadShard(ctx, b.shardOf(key), fn)
+}
+
+func (b *testBackend) ReadShard(ctx context.Context, shard int, fn func(m *fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	if err := ctx.Err(); err != nil {
 		return fsm.Reply{}, err
 	}
-	return fn(b.m), nil
+	return fn(b.ms[shard]), nil
 }
 
 func (b *testBackend) Watch(key []byte, keys []string) (<-chan struct{}, func()) {
@@ -124,11 +150,17 @@ type testServer struct {
 
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
+	return startShardedServer(t, cfg, 1)
+}
+
+// startShardedServer is startServer with a backend of shards shards.
+func startShardedServer(t testing.TB, cfg Config, shards int) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	b := newTestBackend()
+	b := newTestBackend(shards)
 	log := slog.New(slog.DiscardHandler)
 	ts := &testServer{Server: NewServer(cfg, b, log), b: b, addr: ln.Addr().String(), done: make(chan error, 1)}
 	go func() { ts.done <- ts.Serve(ln) }()

@@ -165,11 +165,10 @@ func infoCluster(c *conn, b *strings.Builder) {
 	line(b, "cluster_enabled", enabled)
 }
 
-// infoKeyspace asks the state machine for DBSIZE; Redis prints no db0 line
+// infoKeyspace asks every shard for DBSIZE and sums; Redis prints no db0 line
 // for an empty database, and neither does this.
 func infoKeyspace(c *conn, b *strings.Builder) {
-	argv := [][]byte{[]byte("DBSIZE")}
-	r, err := c.srv.backend.Read(c.ctx, nil, func(m *fsm.Machine) fsm.Reply { return m.Read(argv, time.Now().UnixMilli()) })
+	r, err := fanoutDBSize(c, [][]byte{[]byte("DBSIZE")}, time.Now().UnixMilli())
 	if err != nil || r.Kind != fsm.KindInt || r.Int == 0 {
 		return
 	}

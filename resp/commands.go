@@ -3,6 +3,8 @@ package resp
 import (
 	"fmt"
 	"strings"
+
+	"github.com/streamraft/streamraft/fsm"
 )
 
 // kind says how the dispatcher runs a command.
@@ -33,6 +35,8 @@ type command struct {
 	readGroup bool
 	// unlisted subcommands are not shown in their container's COMMAND INFO.
 	unlisted bool
+	// fanout runs a keyless read or write over every shard (fanout.go).
+	fanout func(c *conn, argv [][]byte, nowMs int64) (fsm.Reply, error)
 }
 
 // table is the one command table: every name the server answers.
@@ -94,6 +98,7 @@ func newTable() *table {
 	t.addConnectionCommands()
 	t.addServerCommands()
 	t.addTransactionCommands()
+	t.addClusterCommands()
 	t.finish()
 	return t
 }
@@ -115,12 +120,18 @@ func (t *table) addStreamCommands() {
 }
 
 func (t *table) addKeyspaceCommands() {
-	for _, n := range []string{"del", "unlink", "flushall", "flushdb"} {
+	for _, n := range []string{"del", "unlink"} {
 		t.add(n, kindWrite, nil)
 	}
-	for _, n := range []string{"exists", "type", "keys", "scan", "dbsize"} {
+	for _, n := range []string{"flushall", "flushdb"} {
+		t.add(n, kindWrite, nil).fanout = fanoutFlush
+	}
+	for _, n := range []string{"exists", "type"} {
 		t.add(n, kindRead, nil)
 	}
+	t.add("keys", kindRead, nil).fanout = fanoutKeys
+	t.add("dbsize", kindRead, nil).fanout = fanoutDBSize
+	t.add("scan", kindRead, nil).fanout = fanoutScan
 }
 
 // add registers name ("cmd" or "container|sub").

@@ -214,6 +214,13 @@ func (c *conn) execute(argv [][]byte) {
 		c.replyError(errMsg)
 		return
 	}
+	if c.crossSlot(cmd, argv) {
+		if c.multi != nil {
+			c.multi.dirty = true
+		}
+		c.replyError(errCrossSlot)
+		return
+	}
 	if c.multi != nil && !cmd.immediate {
 		c.queue(cmd, argv)
 		return
@@ -259,6 +266,9 @@ func (c *conn) run(cmd *command, argv [][]byte) {
 func (c *conn) once(cmd *command, argv [][]byte, prepared *[][]byte) (fsm.Reply, error) {
 	key := cmd.routeKey(argv)
 	now := time.Now().UnixMilli()
+	if cmd.fanout != nil {
+		return cmd.fanout(c, argv, now)
+	}
 	if cmd.kind == kindWrite {
 		if cmd.readGroup {
 			if r, ok, err := c.tryRead(key, argv, now); err != nil || ok {

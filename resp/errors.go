@@ -42,6 +42,10 @@ const (
 	errArityPrefix      = "ERR wrong number of arguments"
 	errExecReplyMissing = "ERR transaction reply missing"
 	errUnknownKind      = "ERR internal error: unknown reply kind "
+	errCrossSlot        = "CROSSSLOT Keys in request don't hash to the same slot"
+	errInvalidSlot      = "ERR Invalid slot"
+	errInvalidSlotCount = "ERR Invalid slot or number of keys"
+	errInvalidCursor    = "ERR invalid cursor"
 )
 
 func errProtocol(e *ProtocolError) string { return "ERR " + e.Error() }

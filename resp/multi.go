@@ -128,6 +128,10 @@ func cmdExec(c *conn, _ [][]byte) {
 		c.replyError(errExecAbort)
 		return
 	}
+	if c.transactionCrossSlot(m.queue, watched) {
+		c.replyError(errCrossSlot) // as Redis Cluster: no EXECABORT, discarded
+		return
+	}
 	req := fsm.Request{Multi: true}
 	var key []byte
 	for _, q := range m.queue {

@@ -29,6 +29,20 @@ func (b backend) Watch(key []byte, keys []string) (<-chan struct{}, func()) {
 	return b.node.Watch(key, keys)
 }
 
+func (b backend) Shards() int { return b.node.Shards() }
+
+func (b backend) ShardOfSlot(slot int) int { return b.node.ShardOfSlot(slot) }
+
+func (b backend) WriteShard(ctx context.Context, shard int, req fsm.Request) (fsm.Reply, error) {
+	r, err := b.node.WriteShard(ctx, shard, req)
+	return r, backendErr(err)
+}
+
+func (b backend) ReadShard(ctx context.Context, shard int, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
+	r, err := b.node.ReadShard(ctx, shard, fn)
+	return r, backendErr(err)
+}
+
 // backendErr maps cluster errors to resp's: no leader yet -> TRYAGAIN;
 // shutting down or not the leader -> CLUSTERDOWN (MOVED comes with the
 // multi-node cluster). Other errors (ctx ends) pass through.

@@ -11,11 +11,13 @@ import socket, sys
 NAMES = """xadd xrange xrevrange xlen xread xdel xtrim xsetid xgroup xreadgroup xack
 xpending xclaim xautoclaim xinfo del unlink exists type keys scan dbsize flushall
 flushdb ping echo hello auth select client command info quit reset config wait
-readonly readwrite asking multi exec discard watch unwatch""".split()
+readonly readwrite asking multi exec discard watch unwatch
+cluster""".split()
 SUBS = {
     "client": "id setname getname info list kill no-evict no-touch help".split(),
     "command": "count info docs list getkeys help".split(),
     "config": "get set resetstat help".split(),
+    "cluster": "keyslot countkeysinslot getkeysinslot myid help".split(),
 }
 GOLDEN = "xadd xrange xrevrange xlen xread xdel xtrim xsetid xgroup xreadgroup xack xpending xclaim xautoclaim xinfo del unlink exists type keys scan dbsize flushall flushdb ping echo multi exec watch".split()
 

@@ -1,0 +1,91 @@
+package resp
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+
+	"github.com/streamraft/streamraft/fsm"
+)
+
+// The CLUSTER subcommands a node answers from its own shards. CLUSTER
+// SLOTS, SHARDS, NODES and INFO (and HELLO's mode, INFO's cluster_enabled)
+// need the cluster's meta group and come with it.
+
+func (t *table) addClusterCommands() {
+	t.add("cluster|keyslot", kindLocal, clusterKeySlot)
+	t.add("cluster|countkeysinslot", kindLocal, clusterCountKeysInSlot)
+	t.add("cluster|getkeysinslot", kindLocal, clusterGetKeysInSlot)
+	t.add("cluster|myid", kindLocal, clusterMyID)
+	t.add("cluster|help", kindLocal, clusterHelp)
+}
+
+// clusterKeySlot: CLUSTER KEYSLOT key.
+func clusterKeySlot(c *conn, argv [][]byte) { c.w.Int(int64(fsm.KeySlot(argv[2]))) }
+
+// clusterCountKeysInSlot: CLUSTER COUNTKEYSINSLOT slot, read from the
+// shard that owns the slot.
+func clusterCountKeysInSlot(c *conn, argv [][]byte) {
+	slot, ok := parseInt(argv[2])
+	switch {
+	case !ok:
+		c.replyError(errNotInteger)
+	case slot < 0 || slot >= fsm.SlotCount:
+		c.replyError(errInvalidSlot)
+	default:
+		c.result(c.keysInSlot(int(slot), 0, false))
+	}
+}
+
+// clusterGetKeysInSlot: CLUSTER GETKEYSINSLOT slot count.
+func clusterGetKeysInSlot(c *conn, argv [][]byte) {
+	slot, ok1 := parseInt(argv[2])
+	count, ok2 := parseInt(argv[3])
+	switch {
+	case !ok1 || !ok2:
+		c.replyError(errNotInteger)
+	case slot < 0 || slot >= fsm.SlotCount || count < 0:
+		c.replyError(errInvalidSlotCount)
+	default:
+		c.result(c.keysInSlot(int(slot), int(min(count, 1<<30)), true))
+	}
+}
+
+// keysInSlot reads slot's keys (list) or their number from its shard.
+func (c *conn) keysInSlot(slot, count int, list bool) (fsm.Reply, error) {
+	shard := c.srv.backend.ShardOfSlot(slot)
+	return c.srv.backend.ReadShard(c.ctx, shard, func(m *fsm.Machine) fsm.Reply {
+		keys, total := m.KeysInSlot(slot, count)
+		if !list {
+			return fsm.Int(int64(total))
+		}
+		out := make([]fsm.Reply, len(keys))
+		for i, k := range keys {
+			out[i] = fsm.BulkString(k)
+		}
+		return fsm.Array(out...)
+	})
+}
+
+// clusterMyID: CLUSTER MYID, the node's 40-hex id: the SHA-1 of its
+// --node-id, so it is stable across restarts and unique per node name.
+func clusterMyID(c *conn, _ [][]byte) { c.w.BulkString(nodeHexID(c.srv.config().NodeID)) }
+
+// nodeHexID derives Redis's 40-hex node id from a node name.
+func nodeHexID(nodeID string) string {
+	sum := sha1.Sum([]byte(nodeID))
+	return hex.EncodeToString(sum[:])
+}
+
+// clusterHelp: CLUSTER HELP, Redis 7.0's lines for the subcommands served.
+func clusterHelp(c *conn, _ [][]byte) {
+	writeHelp(c, "cluster",
+		"COUNTKEYSINSLOT <slot>",
+		"    Return the number of keys in <slot>.",
+		"GETKEYSINSLOT <slot> <count>",
+		"    Return key names stored by current node in a slot.",
+		"KEYSLOT <key>",
+		"    Return the hash slot for <key>.",
+		"MYID",
+		"    Return the node id.",
+	)
+}
