@@ -25,18 +25,34 @@ const (
 	outputTail = 4096
 )
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
+// handedOut holds the ports freeAddr has returned in this test binary: the
+// kernel may offer a just-closed port again, and one server given the same
+// port for --addr and --raft-addr refuses to start.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// freeAddr returns a loopback address with a port that was free a moment ago
+// and that no earlier call returned.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen for a free port: %v", err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("listen for a free port: %v", err)
+		}
+		addr := ln.Addr().(*net.TCPAddr)
+		if err := ln.Close(); err != nil {
+			t.Fatalf("close free-port listener: %v", err)
+		}
+		if !handedOut.ports[addr.Port] {
+			handedOut.ports[addr.Port] = true
+			return addr.String()
+		}
 	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("close free-port listener: %v", err)
-	}
-	return addr
 }
 
 // requireRedis returns the path of redis-server, skipping the test when it is
