@@ -7,9 +7,8 @@ import (
 	"github.com/streamraft/streamraft/fsm"
 )
 
-// The CLUSTER subcommands a node answers from its own shards. CLUSTER
-// SLOTS, SHARDS, NODES and INFO (and HELLO's mode, INFO's cluster_enabled)
-// need the cluster's meta group and come with it.
+// The CLUSTER subcommands a node answers from its own shards; the topology
+// ones (SLOTS, SHARDS, NODES, INFO) are in cmd_cluster_topology.go.
 
 func (t *table) addClusterCommands() {
 	t.add("cluster|keyslot", kindLocal, clusterKeySlot)
@@ -17,6 +16,10 @@ func (t *table) addClusterCommands() {
 	t.add("cluster|getkeysinslot", kindLocal, clusterGetKeysInSlot)
 	t.add("cluster|myid", kindLocal, clusterMyID)
 	t.add("cluster|help", kindLocal, clusterHelp)
+	t.add("cluster|slots", kindLocal, clusterSlots)
+	t.add("cluster|shards", kindLocal, clusterShards)
+	t.add("cluster|nodes", kindLocal, clusterNodes)
+	t.add("cluster|info", kindLocal, clusterInfo)
 }
 
 // clusterKeySlot: CLUSTER KEYSLOT key.
@@ -83,9 +86,19 @@ func clusterHelp(c *conn, _ [][]byte) {
 		"    Return the number of keys in <slot>.",
 		"GETKEYSINSLOT <slot> <count>",
 		"    Return key names stored by current node in a slot.",
+		"INFO",
+		"    Return information about the cluster.",
 		"KEYSLOT <key>",
 		"    Return the hash slot for <key>.",
 		"MYID",
 		"    Return the node id.",
+		"NODES",
+		"    Return cluster configuration seen by node. Output format:",
+		"    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+		"SLOTS",
+		"    Return information about slots range mappings. Each range is made of:",
+		"    start, end, master and replicas IP addresses, ports and ids",
+		"SHARDS",
+		"    Return information about slot range mappings and the nodes associated with them.",
 	)
 }

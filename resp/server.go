@@ -31,8 +31,16 @@ type Config struct {
 	// ServerVersion is streamraft's own version, shown in INFO.
 	ServerVersion string
 	// ClusterEnabled reports cluster mode (HELLO mode, INFO cluster,
-	// CONFIG GET cluster-enabled). False until the cluster commands exist.
+	// CONFIG GET cluster-enabled); the CLUSTER topology commands answer
+	// either way.
 	ClusterEnabled bool
+	// AdvertiseAddr is the host:port clients are sent to, reported by
+	// CLUSTER SLOTS, SHARDS and NODES. Empty: an empty ip and Port, as
+	// Redis shows a node that does not know its own address.
+	AdvertiseAddr string
+	// BusPort is the cluster bus port CLUSTER NODES shows after '@' (the
+	// node's Raft port); 0 means Port+10000, Redis's default.
+	BusPort int
 	// StreamNodeMaxEntries and StreamNodeMaxBytes are what CONFIG GET
 	// reports (defaults 100 and 4096). CONFIG SET records them only: the
 	// fsm's stream block size is fixed.

@@ -287,7 +287,7 @@ func TestClusterCommands(t *testing.T) {
 		}
 	}
 	help := c.do("CLUSTER", "HELP")
-	for _, want := range []string{"*11\r\n+CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n", "+KEYSLOT <key>\r\n+    Return the hash slot for <key>.\r\n", "+HELP\r\n+    Prints this help.\r\n"} {
+	for _, want := range []string{"*21\r\n+CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n", "+KEYSLOT <key>\r\n+    Return the hash slot for <key>.\r\n", "+HELP\r\n+    Prints this help.\r\n"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("CLUSTER HELP = %q; want it to contain %q", help, want)
 		}

@@ -85,7 +85,7 @@ func run(args []string, getenv func(string) string) error {
 		}
 		return err
 	}
-	respSrv, respDone := startRESP(cfg, lns.resp, node, logger)
+	respSrv, respDone := startRESP(cfg, lns.resp, listenPort(lns.raft), node, logger)
 	defer stopRESP(respSrv, respDone, logger)
 
 	logger.Info("ready", "node_id", cfg.NodeID, "addr", lns.resp.Addr().String(), "advertise", cfg.Advertise,
@@ -201,14 +201,14 @@ func closeNode(node *cluster.Node, logger *slog.Logger) {
 	}
 }
 
-func startRESP(cfg Config, ln net.Listener, node *cluster.Node, logger *slog.Logger) (*resp.Server, <-chan error) {
-	port := 0
-	if _, p, err := net.SplitHostPort(ln.Addr().String()); err == nil {
-		port, _ = strconv.Atoi(p)
-	}
+// startRESP serves clients on ln as a Redis Cluster node: CLUSTER SLOTS and
+// friends report --advertise and, as the cluster bus port, the Raft port
+// (busPort), which carries the node-to-node traffic.
+func startRESP(cfg Config, ln net.Listener, busPort int, node *cluster.Node, logger *slog.Logger) (*resp.Server, <-chan error) {
 	srv := resp.NewServer(resp.Config{
-		MaxBulkBytes: cfg.MaxBulkBytes, MaxClients: cfg.MaxClients, Port: port,
+		MaxBulkBytes: cfg.MaxBulkBytes, MaxClients: cfg.MaxClients, Port: listenPort(ln),
 		RunID: runID(), NodeID: cfg.NodeID, ServerVersion: version,
+		ClusterEnabled: true, AdvertiseAddr: cfg.Advertise, BusPort: busPort,
 	}, backend{node: node}, logger)
 	done := make(chan error, 1)
 	go func() {
@@ -216,6 +216,15 @@ func startRESP(cfg Config, ln net.Listener, node *cluster.Node, logger *slog.Log
 		close(done) // later receivers do not wait
 	}()
 	return srv, done
+}
+
+// listenPort is ln's TCP port, 0 if it has none.
+func listenPort(ln net.Listener) int {
+	port := 0
+	if _, p, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		port, _ = strconv.Atoi(p)
+	}
+	return port
 }
 
 // stopRESP lets in-flight commands finish and be answered.

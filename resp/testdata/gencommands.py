@@ -17,7 +17,7 @@ SUBS = {
     "client": "id setname getname info list kill no-evict no-touch help".split(),
     "command": "count info docs list getkeys help".split(),
     "config": "get set resetstat help".split(),
-    "cluster": "keyslot countkeysinslot getkeysinslot myid help".split(),
+    "cluster": "keyslot countkeysinslot getkeysinslot myid help slots shards nodes info".split(),
 }
 GOLDEN = "xadd xrange xrevrange xlen xread xdel xtrim xsetid xgroup xreadgroup xack xpending xclaim xautoclaim xinfo del unlink exists type keys scan dbsize flushall flushdb ping echo multi exec watch".split()
 
