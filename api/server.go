@@ -21,13 +21,29 @@ type Node interface {
 	Status() cluster.NodeStatus
 }
 
+// MemberLister is implemented by a Node that also runs membership
+// (discovery); /status then lists the members. Members returns nil when
+// membership does not run.
+type MemberLister interface {
+	Members() []cluster.Member
+}
+
+// statusDoc is /status's JSON: the node's status and, when membership
+// runs, the members it sees.
+type statusDoc struct {
+	cluster.NodeStatus
+	Members []cluster.Member `json:"members,omitempty"`
+}
+
 // NewServer returns the HTTP handler:
 //
 //	GET /healthz  200 "ok" while the process serves
 //	GET /readyz   200 "ready" when every shard can serve commands, else 503
 //	              "not ready" and one line per shard that cannot
 //	GET /status   JSON: node ID, and per shard its slots, leadership,
-//	              applied index, last snapshot
+//	              applied index, last snapshot; "members" (ID, addresses,
+//	              liveness) when the node is a MemberLister running
+//	              membership
 func NewServer(node Node, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
@@ -68,7 +84,11 @@ func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(s.node.Status()); err != nil {
+	doc := statusDoc{NodeStatus: s.node.Status()}
+	if ml, ok := s.node.(MemberLister); ok {
+		doc.Members = ml.Members()
+	}
+	if err := enc.Encode(doc); err != nil {
 		s.logger.Debug("write /status", "err", err)
 	}
 }

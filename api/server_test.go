@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,5 +73,52 @@ func TestStatusJSON(t *testing.T) {
 	}
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q; want application/json", ct)
+	}
+}
+
+// memberNode is a fixedNode that also lists members.
+type memberNode struct {
+	fixedNode
+	members []cluster.Member
+}
+
+func (n memberNode) Members() []cluster.Member { return n.members }
+
+func TestStatusMembers(t *testing.T) {
+	st := cluster.NodeStatus{NodeID: "n1", Leader: true, Ready: true}
+	two := []cluster.Member{
+		{ID: "n1", GossipAddr: "10.0.0.1:7946", RESPAddr: "10.0.0.1:6379", RaftAddr: "10.0.0.1:7379", HTTPAddr: "10.0.0.1:8379", Alive: true, State: "alive"},
+		{ID: "n2", GossipAddr: "10.0.0.2:7946", State: "suspect"},
+	}
+	tests := []struct {
+		name string
+		node Node
+		want []cluster.Member
+	}{
+		{"no membership interface", fixedNode{ready: true, st: st}, nil},
+		{"membership not running", memberNode{fixedNode{ready: true, st: st}, nil}, nil},
+		{"two members", memberNode{fixedNode{ready: true, st: st}, two}, two},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			NewServer(tc.node, nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/status", nil))
+			var got struct {
+				NodeID  string            `json:"node_id"`
+				Members *[]cluster.Member `json:"members"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+				t.Fatalf("decode /status %q: %v", rec.Body.String(), err)
+			}
+			if got.NodeID != "n1" {
+				t.Errorf("node_id = %q; want n1", got.NodeID)
+			}
+			switch {
+			case tc.want == nil && got.Members != nil:
+				t.Errorf("members = %+v; want the field absent", *got.Members)
+			case tc.want != nil && (got.Members == nil || !slices.Equal(*got.Members, tc.want)):
+				t.Errorf("members = %+v; want %+v", got.Members, tc.want)
+			}
+		})
 	}
 }

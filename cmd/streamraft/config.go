@@ -38,6 +38,14 @@ type Config struct {
 	// Shards is how many Raft shards the 16384 slots are split into; fixed
 	// when the data dir is first used.
 	Shards int
+	// GossipAddr is the memberlist (discovery) address, UDP and TCP.
+	GossipAddr string
+	// Join is the seed list (host:port each) membership joins through;
+	// empty: no gossip port is opened.
+	Join []string
+	// BootstrapExpect is how many nodes form the cluster; only 1 is
+	// supported until multi-node Raft formation exists.
+	BootstrapExpect int
 }
 
 const usageHeader = `Usage: streamraft [flags]
@@ -74,6 +82,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.IntVar(&c.Shards, "shards", 1, fmt.Sprintf("Raft shards the %d hash slots are split into (1-%d); fixed when the data dir is created", fsm.SlotCount, cluster.MaxShards))
 	fs.Uint64Var(&c.SnapshotThreshold, "snapshot-threshold", 8192, "log entries since the last snapshot that trigger a new one")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often to check whether a snapshot is due")
+	fs.StringVar(&c.GossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist (node discovery) address, UDP and TCP; opened only with --join")
+	var join string
+	fs.StringVar(&join, "join", "", "comma-separated host:port gossip addresses of nodes to join (DNS names allowed; may include this node's own)")
+	fs.IntVar(&c.BootstrapExpect, "bootstrap-expect", 1, "nodes expected to form the cluster (only 1 is supported yet)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
@@ -99,7 +111,21 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	if c.Advertise == "" {
 		c.Advertise = c.Addr
 	}
+	c.Join = splitList(join)
 	return c, nil
+}
+
+// splitList splits a comma-separated list, trimming spaces; an empty
+// string is an empty list.
+func splitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+	}
+	return parts
 }
 
 // envName is the environment variable for a flag.
@@ -119,7 +145,7 @@ func (c Config) Validate() error {
 	}
 	ports := map[string]string{}
 	for _, a := range []struct{ flag, addr string }{
-		{"--addr", c.Addr}, {"--raft-addr", c.RaftAddr}, {"--http-addr", c.HTTPAddr},
+		{"--addr", c.Addr}, {"--raft-addr", c.RaftAddr}, {"--http-addr", c.HTTPAddr}, {"--gossip-addr", c.GossipAddr},
 	} {
 		port, err := checkHostPort(a.addr)
 		if err != nil {
@@ -154,7 +180,34 @@ func (c Config) Validate() error {
 	if c.SnapshotInterval < minSnapshotInterval {
 		bad("--snapshot-interval %v: must be at least %v", c.SnapshotInterval, minSnapshotInterval)
 	}
+	for _, j := range c.Join {
+		if err := checkSeed(j); err != nil {
+			bad("--join entry %q: %w", j, err)
+		}
+	}
+	switch {
+	case c.BootstrapExpect < 1:
+		bad("--bootstrap-expect %d: must be at least 1", c.BootstrapExpect)
+	case c.BootstrapExpect > 1:
+		bad("--bootstrap-expect %d: multi-node Raft formation is not yet supported; use 1 (--join still runs discovery)", c.BootstrapExpect)
+	}
 	return errors.Join(errs...)
+}
+
+// checkSeed wants a host:port a node can dial: a non-empty host and a
+// non-zero port.
+func checkSeed(addr string) error {
+	port, err := checkHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host, _, _ := net.SplitHostPort(addr); host == "" {
+		return errors.New("want a host")
+	}
+	if port == "0" {
+		return errors.New("want a non-zero port")
+	}
+	return nil
 }
 
 // checkHostPort accepts host:port with a numeric port and returns the port.

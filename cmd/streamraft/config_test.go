@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func validConfig() Config {
 		NodeID: "n1", DataDir: "./data", Addr: "127.0.0.1:6379", Advertise: "127.0.0.1:6379",
 		RaftAddr: "127.0.0.1:7379", HTTPAddr: "127.0.0.1:8379", LogLevel: "info",
 		MaxBulkBytes: 512 << 20, MaxClients: 10000, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute,
-		Shards: 1,
+		Shards: 1, GossipAddr: "127.0.0.1:7946", BootstrapExpect: 1,
 	}
 }
 
@@ -46,6 +47,15 @@ func TestValidate(t *testing.T) {
 		{"no shards", func(c *Config) { c.Shards = 0 }, "--shards 0"},
 		{"negative shards", func(c *Config) { c.Shards = -4 }, "--shards -4"},
 		{"more shards than slots", func(c *Config) { c.Shards = 16385 }, "--shards 16385: want 1-16384"},
+		{"join list", func(c *Config) { c.Join = []string{"10.0.0.1:7946", "sr-1.sr.ns.svc:7946", "[::1]:7946"} }, ""},
+		{"gossip port clash", func(c *Config) { c.GossipAddr = "0.0.0.0:6379" }, "--gossip-addr \"0.0.0.0:6379\": port 6379 is also --addr"},
+		{"gossip addr without port", func(c *Config) { c.GossipAddr = "127.0.0.1" }, "--gossip-addr"},
+		{"join entry without port", func(c *Config) { c.Join = []string{"10.0.0.1:7946", "sr-1"} }, `--join entry "sr-1"`},
+		{"join entry without host", func(c *Config) { c.Join = []string{":7946"} }, `--join entry ":7946": want a host`},
+		{"join entry port 0", func(c *Config) { c.Join = []string{"h:0"} }, `--join entry "h:0": want a non-zero port`},
+		{"empty join entry", func(c *Config) { c.Join = []string{"h:1", ""} }, `--join entry ""`},
+		{"bootstrap expect 0", func(c *Config) { c.BootstrapExpect = 0 }, "--bootstrap-expect 0: must be at least 1"},
+		{"bootstrap expect 3", func(c *Config) { c.BootstrapExpect = 3 }, "--bootstrap-expect 3: multi-node Raft formation is not yet supported"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,8 +84,15 @@ func TestParseConfigPrecedence(t *testing.T) {
 			return c.Addr == "127.0.0.1:6379" && c.Advertise == c.Addr && c.DataDir == "./data" &&
 				c.RaftAddr == "127.0.0.1:7379" && c.HTTPAddr == "127.0.0.1:8379" && c.SnapshotThreshold == 8192 &&
 				c.SnapshotInterval == 2*time.Minute && c.MaxBulkBytes == 512<<20 && c.MaxClients == 10000 && c.NodeID != "" &&
-				c.Shards == 1
+				c.Shards == 1 && c.GossipAddr == "127.0.0.1:7946" && c.Join == nil && c.BootstrapExpect == 1
 		}, "the documented defaults"},
+		{"join from flag", []string{"--join", " a:1, b.example:2 ,[::1]:3"}, nil, func(c Config) bool {
+			return slices.Equal(c.Join, []string{"a:1", "b.example:2", "[::1]:3"})
+		}, "Join [a:1 b.example:2 [::1]:3]"},
+		{"gossip flags from env", nil, map[string]string{"STREAMRAFT_JOIN": "s-0:7946,s-1:7946",
+			"STREAMRAFT_GOSSIP_ADDR": "0.0.0.0:7000", "STREAMRAFT_BOOTSTRAP_EXPECT": "3"}, func(c Config) bool {
+			return slices.Equal(c.Join, []string{"s-0:7946", "s-1:7946"}) && c.GossipAddr == "0.0.0.0:7000" && c.BootstrapExpect == 3
+		}, "Join [s-0:7946 s-1:7946], GossipAddr 0.0.0.0:7000, BootstrapExpect 3"},
 		{"env over default", nil, map[string]string{"STREAMRAFT_DATA_DIR": "/env", "STREAMRAFT_SNAPSHOT_INTERVAL": "5s"},
 			func(c Config) bool { return c.DataDir == "/env" && c.SnapshotInterval == 5*time.Second }, "DataDir /env, interval 5s"},
 		{"shards from env and flag", []string{"--shards", "4"}, map[string]string{"STREAMRAFT_SHARDS": "8"},
@@ -113,6 +130,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, nil, "nope"},
 		{"stray argument", []string{"extra"}, nil, "extra"},
 		{"shards not a number", []string{"--shards", "many"}, nil, "shards"},
+		{"bootstrap-expect not a number", []string{"--bootstrap-expect", "three"}, nil, "bootstrap-expect"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -87,6 +87,13 @@ func run(args []string, getenv func(string) string) error {
 	}
 	respSrv, respDone := startRESP(cfg, lns.resp, listenPort(lns.raft), node, logger)
 	defer stopRESP(respSrv, respDone, logger)
+	if len(cfg.Join) > 0 {
+		stopGossip, err := startGossip(ctx, cfg, lns, &live, logger)
+		if err != nil {
+			return err
+		}
+		defer stopGossip() // first step of the shutdown: tell the others
+	}
 
 	logger.Info("ready", "node_id", cfg.NodeID, "addr", lns.resp.Addr().String(), "advertise", cfg.Advertise,
 		"raft_addr", lns.raft.Addr().String(), "http_addr", lns.http.Addr().String(), "data_dir", cfg.DataDir,
@@ -138,7 +145,18 @@ func (l *listeners) close() {
 
 // liveNode is the node as the HTTP side sees it: not ready until it exists,
 // so /healthz answers while the shards are still opening.
-type liveNode struct{ node atomic.Pointer[cluster.Node] }
+type liveNode struct {
+	node    atomic.Pointer[cluster.Node]
+	members atomic.Pointer[cluster.Membership] // nil unless --join
+}
+
+// Members lists the gossip pool for /status; nil without membership.
+func (l *liveNode) Members() []cluster.Member {
+	if m := l.members.Load(); m != nil {
+		return m.Members()
+	}
+	return nil
+}
 
 func (l *liveNode) Ready() bool {
 	n := l.node.Load()
@@ -238,6 +256,66 @@ func stopRESP(srv *resp.Server, done <-chan error, logger *slog.Logger) {
 	case <-done:
 	case <-ctx.Done():
 	}
+}
+
+// startGossip starts membership (discovery only: it changes no Raft group)
+// and joins the --join seeds in the background, retrying until one answers.
+// The returned function leaves the pool and closes the gossip port.
+func startGossip(ctx context.Context, cfg Config, lns *listeners, live *liveNode, logger *slog.Logger) (func(), error) {
+	logger = logger.With("component", "membership")
+	ms, err := cluster.StartMembership(ctx, cluster.MembershipConfig{
+		NodeID: cfg.NodeID, BindAddr: cfg.GossipAddr, RESPAddr: cfg.Advertise,
+		RaftAddr: withPort(cfg.RaftAddr, lns.raft), HTTPAddr: withPort(cfg.HTTPAddr, lns.http),
+		OnEvent: func(ev cluster.MemberEvent) {
+			logger.Info("member "+ev.Kind.String(), "member", ev.Member.ID, "gossip_addr", ev.Member.GossipAddr,
+				"resp_addr", ev.Member.RESPAddr, "raft_addr", ev.Member.RaftAddr, "members", memberIDs(live.Members()))
+		},
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("start membership: %w", err)
+	}
+	live.members.Store(ms)
+	logger.Info("gossip started", "gossip_addr", ms.GossipAddr(), "join", cfg.Join)
+	joinCtx, cancel := context.WithCancel(ctx)
+	joined := make(chan struct{})
+	go func() {
+		defer close(joined)
+		if err := ms.Join(joinCtx, cfg.Join); err != nil {
+			if joinCtx.Err() == nil {
+				logger.Error("join", "err", err)
+			}
+			return
+		}
+		logger.Info("members", "members", memberIDs(ms.Members()))
+	}()
+	return func() {
+		cancel()
+		<-joined
+		if err := ms.Leave(shutdownTimeout); err != nil {
+			logger.Warn("leave", "err", err)
+		}
+		if err := ms.Shutdown(); err != nil {
+			logger.Warn("shutdown", "err", err)
+		}
+	}, nil
+}
+
+// withPort is addr with the port ln actually listens on (addr may ask for
+// port 0).
+func withPort(addr string, ln net.Listener) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return net.JoinHostPort(host, strconv.Itoa(listenPort(ln)))
+}
+
+func memberIDs(ms []cluster.Member) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
 }
 
 // runID is 40 random hex characters, as Redis's run_id.
