@@ -133,3 +133,29 @@ func cstr(b []byte) []byte {
 	}
 	return b
 }
+
+// parseInterval parses a range's bounds as XRANGE and XPENDING take them:
+// "-", "+", incomplete IDs (an end "ms" means ms-max) and "(" exclusive
+// bounds, with Redis's errors in Redis's order.
+func parseInterval(startArg, endArg []byte) (start, end ID, r *Reply) {
+	fail := func(msg string) (ID, ID, *Reply) { e := Err(msg); return ID{}, ID{}, &e }
+	start, ex, ok := parseIntervalID(startArg, 0)
+	if !ok {
+		return fail(errInvalidID)
+	}
+	if ex {
+		if start, ok = start.incr(); !ok {
+			return fail(errInvalidStart)
+		}
+	}
+	end, ex, ok = parseIntervalID(endArg, maxID.Seq)
+	if !ok {
+		return fail(errInvalidID)
+	}
+	if ex {
+		if end, ok = end.decr(); !ok {
+			return fail(errInvalidEnd)
+		}
+	}
+	return start, end, nil
+}

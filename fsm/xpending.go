@@ -45,23 +45,9 @@ func parseXPending(argv [][]byte) (pendingArgs, *Reply) {
 		return a, e
 	}
 	a.count = max(count, 0)
-	start, ex, ok := parseIntervalID(argv[at], 0)
-	if !ok {
-		return fail(errInvalidID)
-	}
-	if ex {
-		if start, ok = start.incr(); !ok {
-			return fail(errInvalidStart)
-		}
-	}
-	end, ex, ok := parseIntervalID(argv[at+1], maxID.Seq)
-	if !ok {
-		return fail(errInvalidID)
-	}
-	if ex {
-		if end, ok = end.decr(); !ok {
-			return fail(errInvalidEnd)
-		}
+	start, end, r := parseInterval(argv[at], argv[at+1])
+	if r != nil {
+		return a, r
 	}
 	a.start, a.end = start, end
 	if at+3 < n {

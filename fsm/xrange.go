@@ -20,23 +20,9 @@ func parseXRange(argv [][]byte) (rangeArgs, *Reply) {
 	if a.rev {
 		startArg, endArg = endArg, startArg
 	}
-	start, ex, ok := parseIntervalID(startArg, 0)
-	if !ok {
-		return fail(errInvalidID)
-	}
-	if ex {
-		if start, ok = start.incr(); !ok {
-			return fail(errInvalidStart)
-		}
-	}
-	end, ex, ok := parseIntervalID(endArg, maxID.Seq)
-	if !ok {
-		return fail(errInvalidID)
-	}
-	if ex {
-		if end, ok = end.decr(); !ok {
-			return fail(errInvalidEnd)
-		}
+	start, end, r := parseInterval(startArg, endArg)
+	if r != nil {
+		return a, r
 	}
 	a.start, a.end = start, end
 	for j := 4; j < len(argv); j++ {
