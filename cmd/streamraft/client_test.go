@@ -24,11 +24,13 @@ const (
 )
 
 // clientTarget starts the server the client tests run against: streamraft,
-// or redis-server when STREAMRAFT_DIFF_TARGET=redis (to check the tests).
+// or a one-node Redis Cluster when STREAMRAFT_DIFF_TARGET=redis (to check
+// the tests; streamraft runs the default --shards, so keys must share slots
+// alike).
 func clientTarget(t *testing.T) *process {
 	t.Helper()
 	if os.Getenv("STREAMRAFT_DIFF_TARGET") == "redis" {
-		return startRedis(t)
+		return startRedisCluster(t)
 	}
 	return startStreamraft(t, buildBinary(t))
 }
@@ -187,25 +189,26 @@ func clientXRange(t *testing.T, ctx context.Context, c *redis.Client) {
 }
 
 func clientXRead(t *testing.T, ctx context.Context, c *redis.Client) {
-	for _, a := range []struct{ key, id string }{{"rd1", "1-1"}, {"rd1", "1-2"}, {"rd1", "2-0"}, {"rd2", "5-0"}} {
+	// One hash tag: a multi-key XREAD must stay in one slot on a sharded node.
+	for _, a := range []struct{ key, id string }{{"{rd}1", "1-1"}, {"{rd}1", "1-2"}, {"{rd}1", "2-0"}, {"{rd}2", "5-0"}} {
 		if err := c.XAdd(ctx, &redis.XAddArgs{Stream: a.key, ID: a.id, Values: []string{"id", a.id}}).Err(); err != nil {
 			t.Fatalf("XADD %s %s: %v", a.key, a.id, err)
 		}
 	}
-	got, err := c.XRead(ctx, &redis.XReadArgs{Streams: []string{"rd1", "rd2", "rd-missing", "1-1", "0", "0"}, Count: 1, Block: noBlock}).Result()
+	got, err := c.XRead(ctx, &redis.XReadArgs{Streams: []string{"{rd}1", "{rd}2", "{rd}missing", "1-1", "0", "0"}, Count: 1, Block: noBlock}).Result()
 	want := []redis.XStream{
-		{Stream: "rd1", Messages: []redis.XMessage{msg("1-2", "id", "1-2")}},
-		{Stream: "rd2", Messages: []redis.XMessage{msg("5-0", "id", "5-0")}},
+		{Stream: "{rd}1", Messages: []redis.XMessage{msg("1-2", "id", "1-2")}},
+		{Stream: "{rd}2", Messages: []redis.XMessage{msg("5-0", "id", "5-0")}},
 	}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("XREAD COUNT 1 = %v, %v; want %v", got, err, want)
 	}
-	got, err = c.XRead(ctx, &redis.XReadArgs{Streams: []string{"rd1", "1-1"}, Block: noBlock}).Result()
-	want = []redis.XStream{{Stream: "rd1", Messages: []redis.XMessage{msg("1-2", "id", "1-2"), msg("2-0", "id", "2-0")}}}
+	got, err = c.XRead(ctx, &redis.XReadArgs{Streams: []string{"{rd}1", "1-1"}, Block: noBlock}).Result()
+	want = []redis.XStream{{Stream: "{rd}1", Messages: []redis.XMessage{msg("1-2", "id", "1-2"), msg("2-0", "id", "2-0")}}}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("XREAD rd1 1-1 = %v, %v; want %v", got, err, want)
 	}
-	if got, err := c.XRead(ctx, &redis.XReadArgs{Streams: []string{"rd1", "$"}, Block: noBlock}).Result(); !errors.Is(err, redis.Nil) {
+	if got, err := c.XRead(ctx, &redis.XReadArgs{Streams: []string{"{rd}1", "$"}, Block: noBlock}).Result(); !errors.Is(err, redis.Nil) {
 		t.Errorf("XREAD rd1 $ = %v, %v; want redis.Nil", got, err)
 	}
 }
@@ -303,8 +306,10 @@ func clientKeyspace(t *testing.T, ctx context.Context, c *redis.Client) {
 	if err := iter.Err(); err != nil || !reflect.DeepEqual(scanned, keys[10:20]) {
 		t.Errorf("SCAN MATCH ks:1* = %v, %v; want %v", scanned, err, keys[10:20])
 	}
-	if n, err := c.Exists(ctx, "ks:00", "ks:00", "nope", "ks:01").Result(); err != nil || n != 3 {
-		t.Errorf("EXISTS ks:00 ks:00 nope ks:01 = %d, %v; want 3", n, err)
+	// The keys spread over the shards; multi-key commands use keys of one
+	// slot ({ks:00}nope hashes as ks:00).
+	if n, err := c.Exists(ctx, "ks:00", "ks:00", "{ks:00}nope").Result(); err != nil || n != 2 {
+		t.Errorf("EXISTS ks:00 ks:00 {ks:00}nope = %d, %v; want 2", n, err)
 	}
 	if s, err := c.Type(ctx, "ks:00").Result(); err != nil || s != "stream" {
 		t.Errorf("TYPE ks:00 = %q, %v; want stream", s, err)
@@ -312,8 +317,11 @@ func clientKeyspace(t *testing.T, ctx context.Context, c *redis.Client) {
 	if s, err := c.Type(ctx, "nope").Result(); err != nil || s != "none" {
 		t.Errorf("TYPE nope = %q, %v; want none", s, err)
 	}
-	if n, err := c.Del(ctx, "ks:00", "ks:01", "nope").Result(); err != nil || n != 2 {
-		t.Errorf("DEL ks:00 ks:01 nope = %d, %v; want 2", n, err)
+	if n, err := c.Del(ctx, "ks:00", "{ks:00}nope").Result(); err != nil || n != 1 {
+		t.Errorf("DEL ks:00 {ks:00}nope = %d, %v; want 1", n, err)
+	}
+	if n, err := c.Del(ctx, "ks:01").Result(); err != nil || n != 1 {
+		t.Errorf("DEL ks:01 = %d, %v; want 1", n, err)
 	}
 	if n, err := c.DBSize(ctx).Result(); err != nil || n != 23 {
 		t.Errorf("DBSIZE after DEL = %d, %v; want 23", n, err)

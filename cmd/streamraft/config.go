@@ -48,6 +48,10 @@ type Config struct {
 	BootstrapExpect int
 }
 
+// defaultShards is --shards's default: the 16384 slots in 16 Raft groups,
+// so a command's keys must share a hash slot as on Redis Cluster.
+const defaultShards = 16
+
 const usageHeader = `Usage: streamraft [flags]
 
 streamraft is a Redis-compatible stream broker whose writes go through a Raft log.
@@ -79,7 +83,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Int64Var(&c.MaxBulkBytes, "max-bulk-bytes", 512<<20, "largest bulk string a client may send, in bytes")
 	fs.IntVar(&c.MaxClients, "max-clients", 10000, "most client connections served at once")
-	fs.IntVar(&c.Shards, "shards", 1, fmt.Sprintf("Raft shards the %d hash slots are split into (1-%d); fixed when the data dir is created", fsm.SlotCount, cluster.MaxShards))
+	fs.IntVar(&c.Shards, "shards", defaultShards, fmt.Sprintf("Raft shards the %d hash slots are split into (1-%d); fixed when the data dir is created", fsm.SlotCount, cluster.MaxShards))
 	fs.Uint64Var(&c.SnapshotThreshold, "snapshot-threshold", 8192, "log entries since the last snapshot that trigger a new one")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often to check whether a snapshot is due")
 	fs.StringVar(&c.GossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist (node discovery) address, UDP and TCP; opened only with --join")

@@ -15,7 +15,7 @@ func validConfig() Config {
 		NodeID: "n1", DataDir: "./data", Addr: "127.0.0.1:6379", Advertise: "127.0.0.1:6379",
 		RaftAddr: "127.0.0.1:7379", HTTPAddr: "127.0.0.1:8379", LogLevel: "info",
 		MaxBulkBytes: 512 << 20, MaxClients: 10000, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute,
-		Shards: 1, GossipAddr: "127.0.0.1:7946", BootstrapExpect: 1,
+		Shards: 16, GossipAddr: "127.0.0.1:7946", BootstrapExpect: 1,
 	}
 }
 
@@ -84,7 +84,7 @@ func TestParseConfigPrecedence(t *testing.T) {
 			return c.Addr == "127.0.0.1:6379" && c.Advertise == c.Addr && c.DataDir == "./data" &&
 				c.RaftAddr == "127.0.0.1:7379" && c.HTTPAddr == "127.0.0.1:8379" && c.SnapshotThreshold == 8192 &&
 				c.SnapshotInterval == 2*time.Minute && c.MaxBulkBytes == 512<<20 && c.MaxClients == 10000 && c.NodeID != "" &&
-				c.Shards == 1 && c.GossipAddr == "127.0.0.1:7946" && c.Join == nil && c.BootstrapExpect == 1
+				c.Shards == 16 && c.GossipAddr == "127.0.0.1:7946" && c.Join == nil && c.BootstrapExpect == 1
 		}, "the documented defaults"},
 		{"join from flag", []string{"--join", " a:1, b.example:2 ,[::1]:3"}, nil, func(c Config) bool {
 			return slices.Equal(c.Join, []string{"a:1", "b.example:2", "[::1]:3"})

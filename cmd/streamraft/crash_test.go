@@ -38,7 +38,7 @@ const (
 type crashServer struct {
 	bin, dir                 string
 	addr, raftAddr, httpAddr string
-	shards                   int // --shards; 0 leaves the default (1)
+	shards                   int // --shards; 0 leaves the default (defaultShards)
 	cmd                      *exec.Cmd
 	out                      *lockedBuffer
 	done                     chan struct{}
@@ -109,13 +109,21 @@ func (s *crashServer) status(t *testing.T) cluster.NodeStatus {
 	}
 	defer res.Body.Close()
 	var st cluster.NodeStatus
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || len(st.Shards) != max(s.shards, 1) {
-		t.Fatalf("GET /status = %+v, %v; want %d shard(s)", st, err, max(s.shards, 1))
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil || len(st.Shards) != s.wantShards() {
+		t.Fatalf("GET /status = %+v, %v; want %d shard(s)", st, err, s.wantShards())
 	}
 	return st
 }
 
 // signal sends sig and waits for the process to exit.
+// wantShards is how many shards the server runs: --shards, or the default.
+func (s *crashServer) wantShards() int {
+	if s.shards > 0 {
+		return s.shards
+	}
+	return defaultShards
+}
+
 func (s *crashServer) signal(t *testing.T, sig syscall.Signal) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(sig); err != nil {
@@ -262,6 +270,9 @@ func TestCrashRecovery(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newCrashServer(t)
+			// One shard: the point is durability, and "snapshot and tail"
+			// watches shard 0's snapshots (crash_shards_test.go shards).
+			s.shards = 1
 			s.start(t)
 			c := s.client()
 			var a acked

@@ -34,13 +34,13 @@ func TestDiffRandom(t *testing.T) {
 			t.Fatalf("STREAMRAFT_DIFF_RANDOM_N=%q: %v", v, err)
 		}
 	}
-	ref := startRedis(t)
+	ref := startRedisCluster(t)
 	var target *process
 	if os.Getenv("STREAMRAFT_DIFF_TARGET") == "redis" {
-		target = startRedis(t)
+		target = startRedisCluster(t)
 		target.name = "redis2"
 	} else {
-		target = startStreamraft(t, buildBinary(t))
+		target = startStreamraft(t, buildBinary(t), "--shards", fmt.Sprint(diffShards))
 	}
 	r := &diffRunner{t: t, script: fmt.Sprintf("random(seed %d)", seed), servers: [2]*process{ref, target},
 		proto: 2, conns: map[string]*connPair{}, cur: "1"}
@@ -66,7 +66,9 @@ type cmdGen struct {
 	next map[string]uint64 // per key: the next ms likely to be accepted
 }
 
-var randomKeys = []string{"r1", "r2"}
+// randomKeys share a hash tag, so XREAD and EXISTS over two of them stay
+// valid against a Redis Cluster and a sharded streamraft.
+var randomKeys = []string{"{r}1", "{r}2"}
 
 func (g *cmdGen) key() string { return randomKeys[g.rng.IntN(len(randomKeys))] }
 

@@ -90,14 +90,65 @@ func startRedis(t testing.TB) *process {
 		"--daemonize", "no", "--dir", t.TempDir(), "--logfile", "")
 }
 
+// clusterTimeout bounds how long a cluster-mode redis-server may take to
+// report cluster_state:ok once it owns every slot.
+const clusterTimeout = 10 * time.Second
+
+// startRedisCluster starts a throw-away redis-server in cluster mode on a
+// free port, gives it all 16384 slots and waits until CLUSTER INFO reports
+// cluster_state:ok: a one-node Redis Cluster, the reference for streamraft.
+func startRedisCluster(t testing.TB) *process {
+	t.Helper()
+	bin := requireRedis(t)
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	dir := t.TempDir()
+	p := startProcess(t, "redis", addr, bin,
+		"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--dir", dir, "--logfile", "",
+		"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"))
+	if err := p.claimAllSlots(clusterTimeout); err != nil {
+		t.Fatalf("redis cluster on %s: %v\noutput:\n%s", addr, err, p.out.String())
+	}
+	return p
+}
+
+// claimAllSlots assigns every slot to the node and polls CLUSTER INFO until
+// cluster_state:ok or the deadline.
+func (p *process) claimAllSlots(timeout time.Duration) error {
+	rc, err := dialRaw(p.addr)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	raw, err := rc.do([]string{"CLUSTER", "ADDSLOTSRANGE", "0", "16383"}, time.Second)
+	if err != nil || string(raw) != "+OK\r\n" {
+		return fmt.Errorf("CLUSTER ADDSLOTSRANGE 0 16383 = %q, %v; want +OK", raw, err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		raw, err = rc.do([]string{"CLUSTER", "INFO"}, time.Second)
+		if err != nil {
+			return fmt.Errorf("CLUSTER INFO: %w", err)
+		}
+		if bytes.Contains(raw, []byte("cluster_state:ok")) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("CLUSTER INFO = %q after %v; want cluster_state:ok", raw, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // startStreamraft starts the streamraft binary on free ports with a fresh
-// data directory.
-func startStreamraft(t testing.TB, bin string) *process {
+// data directory; extra flags (e.g. --shards 16) follow the defaults.
+func startStreamraft(t testing.TB, bin string, extra ...string) *process {
 	t.Helper()
 	addr := freeAddr(t)
-	return startProcess(t, "streamraft", addr, bin,
-		"--addr", addr, "--raft-addr", freeAddr(t), "--http-addr", freeAddr(t),
-		"--data-dir", filepath.Join(t.TempDir(), "data"))
+	args := append([]string{"--addr", addr, "--raft-addr", freeAddr(t), "--http-addr", freeAddr(t),
+		"--data-dir", filepath.Join(t.TempDir(), "data")}, extra...)
+	return startProcess(t, "streamraft", addr, bin, args...)
 }
 
 // startProcess runs bin with args, waits until addr answers PING and

@@ -14,11 +14,13 @@ import (
 // Differential test: every testdata/diff/*.txt script (format in
 // diff_script_test.go) runs against a real redis-server and against
 // streamraft, in RESP2 and in RESP3, and the raw replies must be identical.
+// The reference is a one-node Redis Cluster (all 16384 slots) and streamraft
+// runs with --shards diffShards, so both answer CROSSSLOT alike.
 //
 // Environment:
 //
 //	STREAMRAFT_DIFF_TARGET=redis   compare redis-server with a second
-//	                               redis-server (tests the harness and the
+//	                               cluster-mode redis-server (tests the harness and the
 //	                               scripts without streamraft)
 //	STREAMRAFT_DIFF_SCRIPT=xadd    run only scripts whose name contains this
 //	STREAMRAFT_DIFF_LOG=1          log every command with redis's reply
@@ -33,6 +35,10 @@ const (
 	// report blocked_clients: long enough for a sent command to be parsed
 	// and parked on an idle loopback server.
 	settleDelay = 300 * time.Millisecond
+	// diffShards is streamraft's --shards in the differential tests: the
+	// reference is a one-node Redis Cluster, so cross-slot commands answer
+	// CROSSSLOT on both.
+	diffShards = 16
 )
 
 func TestDiff(t *testing.T) {
@@ -40,14 +46,14 @@ func TestDiff(t *testing.T) {
 	if err != nil || len(scripts) == 0 {
 		t.Fatalf("no scripts in testdata/diff (err %v)", err)
 	}
-	ref := startRedis(t)
+	ref := startRedisCluster(t)
 	var target *process
 	switch v := os.Getenv("STREAMRAFT_DIFF_TARGET"); v {
 	case "redis":
-		target = startRedis(t)
+		target = startRedisCluster(t)
 		target.name = "redis2"
 	case "", "streamraft":
-		target = startStreamraft(t, buildBinary(t))
+		target = startStreamraft(t, buildBinary(t), "--shards", fmt.Sprint(diffShards))
 	default:
 		t.Fatalf("STREAMRAFT_DIFF_TARGET=%q; want redis or streamraft", v)
 	}
