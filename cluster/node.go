@@ -83,21 +83,9 @@ func OpenNode(cfg NodeConfig) (_ *Node, err error) {
 
 // openMux starts the node's one Raft port.
 func openMux(cfg NodeConfig, logger *slog.Logger) (*Mux, error) {
-	ln := cfg.RaftListener
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", cfg.RaftAddr); err != nil {
-			return nil, fmt.Errorf("listen raft: %w", err)
-		}
-	}
-	var adv net.Addr
-	if cfg.RaftAdvertise != "" {
-		a, err := net.ResolveTCPAddr("tcp", cfg.RaftAdvertise)
-		if err != nil {
-			_ = ln.Close()
-			return nil, fmt.Errorf("raft advertise address: %w", err)
-		}
-		adv = a
+	ln, adv, err := listenRaft(cfg.RaftListener, cfg.RaftAddr, cfg.RaftAdvertise)
+	if err != nil {
+		return nil, err
 	}
 	return NewMux(ln, adv, logger.With("part", "mux")), nil
 }

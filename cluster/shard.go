@@ -252,21 +252,12 @@ func newTransport(cfg ShardConfig, hl hclog.Logger) (*raft.NetworkTransport, err
 			Stream: cfg.Layer, MaxPool: transportPool, Timeout: transportTimeout, Logger: hl,
 		}), nil
 	}
-	ln := cfg.RaftListener
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", cfg.RaftAddr); err != nil {
-			return nil, fmt.Errorf("listen raft: %w", err)
-		}
+	ln, adv, err := listenRaft(cfg.RaftListener, cfg.RaftAddr, cfg.RaftAdvertise)
+	if err != nil {
+		return nil, err
 	}
-	adv := ln.Addr()
-	if cfg.RaftAdvertise != "" {
-		a, err := net.ResolveTCPAddr("tcp", cfg.RaftAdvertise)
-		if err != nil {
-			_ = ln.Close()
-			return nil, fmt.Errorf("raft advertise address: %w", err)
-		}
-		adv = a
+	if adv == nil {
+		adv = ln.Addr()
 	}
 	layer := &streamLayer{Listener: ln, advertise: adv}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
@@ -469,4 +460,25 @@ func (s *Shard) closeStores() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listenRaft returns ln, or a new listener on addr when ln is nil, and the
+// advertised address parsed from advertise (nil when advertise is empty:
+// the caller decides what that means).
+func listenRaft(ln net.Listener, addr, advertise string) (net.Listener, net.Addr, error) {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, nil, fmt.Errorf("listen raft: %w", err)
+		}
+	}
+	if advertise == "" {
+		return ln, nil, nil
+	}
+	a, err := net.ResolveTCPAddr("tcp", advertise)
+	if err != nil {
+		_ = ln.Close()
+		return nil, nil, fmt.Errorf("raft advertise address: %w", err)
+	}
+	return ln, a, nil
 }
