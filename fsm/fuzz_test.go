@@ -74,7 +74,7 @@ func FuzzApply(f *testing.F) {
 			}
 			if valid {
 				Blocking(argv)
-				m.PrepareBlock(argv)
+				pinBlock(m, argv)
 				m.TryRead(argv, stamp)
 				m.TryRead(BlockedRetry(argv), stamp)
 			}

@@ -234,3 +234,10 @@ func checkInvariants(t testing.TB, m *Machine) {
 		}
 	}
 }
+
+// pinBlock is prepareBlock under the read lock, as ReadOrPrepare runs it.
+func pinBlock(m *Machine, argv [][]byte) [][]byte {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.prepareBlock(argv)
+}

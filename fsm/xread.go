@@ -146,7 +146,7 @@ func parseXRead(argv [][]byte) (xreadArgs, *Reply) {
 
 // xread: XREAD [COUNT n] [MAXCOUNT n] [MAXSIZE bytes] [BLOCK ms] STREAMS
 // key... id...; BLOCK is parsed and ignored here (the caller blocks, see
-// Blocking and PrepareBlock).
+// Blocking and ReadOrPrepare).
 func (m *Machine) xread(_ *execCtx, argv [][]byte) Reply {
 	a, r := parseXRead(argv)
 	if r != nil {
@@ -221,21 +221,12 @@ func Blocking(argv [][]byte) (timeoutMs int64, keys []string, ok bool) {
 	return a.timeoutMs, keys, true
 }
 
-// PrepareBlock returns argv with every `$` ID replaced by the stream's current
-// last ID (0-0 for a missing key), so that re-running it after a wake-up
-// returns the entries added since the client blocked. A `+` on a stream with
-// no entries is treated the same way (on a non-empty stream XREAD + answers
-// at once and never blocks).
-func (m *Machine) PrepareBlock(argv [][]byte) [][]byte {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.prepareBlock(argv)
-}
-
 // ReadOrPrepare runs Read and, when the reply is a null array (nothing to
-// serve: the caller will block), also PrepareBlock, both against the same
-// state under one lock. Calling Read then PrepareBlock separately lets an
-// XADD slip in between, whose entry the blocked client would then miss.
+// serve: the caller will block), also returns argv with every `$` ID
+// replaced by the stream's current last ID (0-0 for a missing key; a `+` on
+// an empty stream likewise), so that re-running it after a wake-up returns
+// the entries added since the client blocked. Both happen under one lock: an
+// XADD between them would be neither in the reply nor after the pinned ID.
 func (m *Machine) ReadOrPrepare(argv [][]byte, nowMs int64) (r Reply, prepared [][]byte) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -246,6 +237,8 @@ func (m *Machine) ReadOrPrepare(argv [][]byte, nowMs int64) (r Reply, prepared [
 	return r, prepared
 }
 
+// prepareBlock pins XREAD's `$` (and an empty stream's `+`) IDs; the
+// caller holds the lock.
 func (m *Machine) prepareBlock(argv [][]byte) [][]byte {
 	a, r := parseXRead(argv)
 	if r != nil {

@@ -82,7 +82,7 @@ func TestPrepareBlock(t *testing.T) {
 	}
 	for _, tt := range tests {
 		argv := args(tt.cmd)
-		got := m.PrepareBlock(argv)
+		got := pinBlock(m, argv)
 		if string(joinArgs(got)) != tt.want {
 			t.Errorf("PrepareBlock(%s) = %s; want %s", tt.cmd, joinArgs(got), tt.want)
 		}
@@ -91,7 +91,7 @@ func TestPrepareBlock(t *testing.T) {
 		}
 	}
 	// After the wake-up the prepared command returns the new entry.
-	prepared := m.PrepareBlock(args("XREAD BLOCK 0 STREAMS a $"))
+	prepared := pinBlock(m, args("XREAD BLOCK 0 STREAMS a $"))
 	do(m, 0, args("XADD a 8-0 f 2"))
 	if got, want := compact(m.Read(prepared, 0)), "{a:[[8-0 [f 2]]]}"; got != want {
 		t.Errorf("prepared XREAD = %s; want %s", got, want)

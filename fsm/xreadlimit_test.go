@@ -189,7 +189,7 @@ func TestLimitsBlocking(t *testing.T) {
 	if timeout != 0 || !reflect.DeepEqual(keys, []string{"a"}) || !ok {
 		t.Errorf("Blocking(XREADGROUP) = %d, %q, %v; want 0, [a], true", timeout, keys, ok)
 	}
-	got := joinArgs(m.PrepareBlock(args("XREAD MAXSIZE 10 BLOCK 0 STREAMS a $")))
+	got := joinArgs(pinBlock(m, args("XREAD MAXSIZE 10 BLOCK 0 STREAMS a $")))
 	if want := "XREAD MAXSIZE 10 BLOCK 0 STREAMS a 1-3"; got != want {
 		t.Errorf("PrepareBlock = %s; want %s", got, want)
 	}

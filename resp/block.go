@@ -13,7 +13,7 @@ import (
 // it answers a null array, wait and re-run it after each signal until it
 // answers something else, its deadline passes (null array), the client
 // goes away or the server shuts down (the connection is closed). A read's
-// `$` IDs are pinned by PrepareBlock against the state of the first read.
+// `$` IDs are pinned by ReadOrPrepare against the state of the first read.
 //
 // XREADGROUP (a write) is tried from the state first (see tryRead) and
 // proposed only when it would deliver something. After a wake-up it is

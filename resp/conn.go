@@ -262,7 +262,7 @@ func (c *conn) run(cmd *command, argv [][]byte) {
 
 // once runs a validated read or write command once. When prepared is not
 // nil and a read answers a null array, *prepared receives argv rewritten by
-// PrepareBlock against the same state.
+// ReadOrPrepare against the same state.
 func (c *conn) once(cmd *command, argv [][]byte, prepared *[][]byte) (fsm.Reply, error) {
 	key := cmd.routeKey(argv)
 	now := time.Now().UnixMilli()

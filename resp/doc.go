@@ -5,7 +5,7 @@
 // (write), read after a read-index barrier (read) or answered here (local).
 //
 // resp knows the fsm only through its types and pure functions (Validate,
-// Blocking, PrepareBlock, BlockedRetry, Machine.Read and Machine.TryRead
+// Blocking, ReadOrPrepare, BlockedRetry, Machine.Read and Machine.TryRead
 // inside Backend.Read); it never imports the cluster package: cmd/streamraft
 // wires a Backend in.
 //
