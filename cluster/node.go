@@ -230,3 +230,6 @@ func (n *Node) Close() error {
 	errs = append(errs, n.mux.Close())
 	return errors.Join(errs...)
 }
+
+// ID is this node's ID (--node-id).
+func (n *Node) ID() string { return n.id }

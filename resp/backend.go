@@ -33,6 +33,51 @@ type Backend interface {
 	// ReadShard is Read on one shard, for keyless commands (DBSIZE, KEYS,
 	// SCAN) and slot commands (CLUSTER COUNTKEYSINSLOT).
 	ReadShard(ctx context.Context, shard int, fn func(m *fsm.Machine) fsm.Reply) (fsm.Reply, error)
+
+	// ReadLocal runs fn against this node's own replica of key's shard
+	// without any leadership check, for clients that sent READONLY: the
+	// state may be stale. A node that holds no replica of the shard returns
+	// a *MovedError naming the leader.
+	ReadLocal(ctx context.Context, key []byte, fn func(m *fsm.Machine) fsm.Reply) (fsm.Reply, error)
+	// Topology describes the cluster as this node sees it now: the nodes,
+	// and for every shard its slots, leader and followers. CLUSTER SLOTS,
+	// SHARDS, NODES and INFO are drawn from it, and keyless commands fan
+	// out over the shards it says this node leads.
+	Topology() Topology
+}
+
+// Topology is the cluster as one node sees it.
+type Topology struct {
+	// MyID is this node's ID (its --node-id, not yet hex).
+	MyID string
+	// Epoch is the configuration epoch: it grows with every change of the
+	// cluster configuration (CLUSTER INFO's cluster_current_epoch).
+	Epoch uint64
+	// Nodes lists every node of the cluster, sorted by ID.
+	Nodes []TopologyNode
+	// Shards lists every shard in slot order; their ranges cover 0-16383.
+	Shards []TopologyShard
+}
+
+// TopologyNode is one node of the cluster.
+type TopologyNode struct {
+	ID   string
+	Addr string // advertised RESP host:port; "" if unknown
+	// BusPort is the node's Raft port, shown after '@' in CLUSTER NODES;
+	// 0 means Addr's port + 10000.
+	BusPort int
+	// Up is false while the node is suspected or known to be down.
+	Up bool
+}
+
+// TopologyShard is one shard: a contiguous slot range served by a Raft
+// group whose leader is the range's master, its other voters replicas.
+type TopologyShard struct {
+	Lo, Hi int
+	// Leader is the leading node's ID; "" while the shard has no leader.
+	Leader string
+	// Followers are the other voters' IDs, sorted.
+	Followers []string
 }
 
 // Errors a Backend returns (possibly wrapped) to have the client redirected

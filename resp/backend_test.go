@@ -191,3 +191,17 @@ func needStreams(t *testing.T) {
 		t.Skip("fsm does not implement stream commands yet")
 	}
 }
+
+func (b *testBackend) ReadLocal(ctx context.Context, key []byte, fn func(m *fsm.Machine) fsm.Reply) (fsm.Reply, error) {
+	return b.Read(ctx, key, fn)
+}
+
+// Topology is one node "test-node" leading every shard.
+func (b *testBackend) Topology() Topology {
+	t := Topology{MyID: "test-node", Nodes: []TopologyNode{{ID: "test-node", Up: true}}}
+	for i := range b.ms {
+		lo, hi := i*fsm.SlotCount/len(b.ms), (i+1)*fsm.SlotCount/len(b.ms)-1
+		t.Shards = append(t.Shards, TopologyShard{Lo: lo, Hi: hi, Leader: "test-node"})
+	}
+	return t
+}

@@ -57,3 +57,18 @@ func backendErr(err error) error {
 	}
 	return err
 }
+
+func (b backend) ReadLocal(ctx context.Context, key []byte, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
+	r, err := b.node.Read(ctx, key, fn)
+	return r, backendErr(err)
+}
+
+// Topology: this node leads every shard (the one-node cluster).
+func (b backend) Topology() resp.Topology {
+	t := resp.Topology{MyID: b.node.ID(), Nodes: []resp.TopologyNode{{ID: b.node.ID(), Up: true}}}
+	for i := range b.node.Shards() {
+		lo, hi := b.node.SlotRange(i)
+		t.Shards = append(t.Shards, resp.TopologyShard{Lo: lo, Hi: hi, Leader: b.node.ID()})
+	}
+	return t
+}
