@@ -28,7 +28,7 @@ func (c *conn) block(cmd *command, argv [][]byte, timeoutMs int64, keys []string
 	var prepared [][]byte
 	r, err := c.once(cmd, argv, &prepared)
 	if err != nil || r.Kind != fsm.KindNullArray {
-		c.result(r, err)
+		c.blockResult(cmd, argv, timeoutMs, r, err)
 		return
 	}
 	if prepared != nil {

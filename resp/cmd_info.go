@@ -142,6 +142,7 @@ func infoStats(c *conn, b *strings.Builder) {
 	line(b, "total_net_output_bytes", s.netOut.Load())
 	line(b, "rejected_connections", s.rejected.Load())
 	line(b, "total_error_replies", s.errors.Load())
+	line(b, "proxied_commands", s.proxied.Load())
 }
 
 func infoReplication(_ *conn, b *strings.Builder) {

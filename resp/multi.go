@@ -153,7 +153,7 @@ func cmdExec(c *conn, _ [][]byte) {
 	if len(req.Cmds) > 0 || len(req.Watch) > 0 {
 		r, err := c.srv.backend.Write(c.ctx, key, req)
 		if err != nil || r.Kind != fsm.KindArray {
-			c.result(r, err) // a null array (a WATCHed key changed) or an error
+			c.execResult(m.queue, len(watched) > 0, r, err) // a null array (a WATCHed key changed) or an error
 			return
 		}
 		replies = r.Elems

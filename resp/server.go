@@ -46,6 +46,11 @@ type Config struct {
 	// fsm's stream block size is fixed.
 	StreamNodeMaxEntries int64
 	StreamNodeMaxBytes   int64
+	// Proxy makes the node forward a keyed command whose shard another
+	// node leads (the Backend answers *MovedError) to that leader and relay
+	// its reply, for clients that do not follow MOVED; proxy.go says how
+	// and its limits. Off, the client gets the MOVED error.
+	Proxy bool
 }
 
 func (c Config) withDefaults() Config {
@@ -94,6 +99,7 @@ type Server struct {
 	nextID atomic.Int64
 	stats  stats
 	groups *groupOrder // blocked XREADGROUP clients in blocking order
+	proxy  *proxyPool  // connections to other nodes (Config.Proxy); closed by Shutdown
 }
 
 type stats struct {
@@ -103,10 +109,11 @@ type stats struct {
 	netIn       atomic.Int64 // total_net_input_bytes
 	netOut      atomic.Int64 // total_net_output_bytes
 	errors      atomic.Int64 // total_error_replies
+	proxied     atomic.Int64 // commands forwarded to another node (Config.Proxy)
 }
 
 func (s *stats) reset() {
-	for _, v := range []*atomic.Int64{&s.connections, &s.commands, &s.rejected, &s.netIn, &s.netOut, &s.errors} {
+	for _, v := range []*atomic.Int64{&s.connections, &s.commands, &s.rejected, &s.netIn, &s.netOut, &s.errors, &s.proxied} {
 		v.Store(0)
 	}
 }
@@ -121,7 +128,7 @@ func NewServer(cfg Config, b Backend, log *slog.Logger) *Server {
 		backend: b, log: log.With("component", "resp"), table: newTable(), started: time.Now(),
 		base: base, cancelBase: cancel, quit: make(chan struct{}),
 		cfg: cfg.withDefaults(), listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
-		groups: newGroupOrder(),
+		groups: newGroupOrder(), proxy: newProxyPool(),
 	}
 }
 
@@ -210,6 +217,7 @@ func (s *Server) removeConn(c *conn) {
 // connections are closed at once; ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.quitOnce.Do(func() { close(s.quit) })
+	defer s.proxy.close() // once no connection can use it
 	s.mu.Lock()
 	for ln := range s.listeners {
 		ln.Close()
