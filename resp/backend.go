@@ -44,6 +44,9 @@ type Backend interface {
 	// SHARDS, NODES and INFO are drawn from it, and keyless commands fan
 	// out over the shards it says this node leads.
 	Topology() Topology
+	// Forget drains node id (a Topology node ID) out of the cluster:
+	// CLUSTER FORGET.
+	Forget(ctx context.Context, id string) error
 }
 
 // Topology is the cluster as one node sees it.

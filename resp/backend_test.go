@@ -21,14 +21,21 @@ type testBackend struct {
 	ms    []*fsm.Machine // one per shard
 	clock atomic.Int64
 
-	mu       sync.Mutex // serializes Apply, guards watchers
-	watchers map[string]map[*testWatcher]struct{}
-	writeErr error // returned by Write when set
-	writes   atomic.Int64
-	gate     chan struct{} // when set, Write waits for it
+	mu        sync.Mutex // serializes Apply, guards watchers
+	watchers  map[string]map[*testWatcher]struct{}
+	writeErr  error    // returned by Write when set
+	forgotten []string // Forget's calls
+	writes    atomic.Int64
+	gate      chan struct{} // when set, Write waits for it
 	// wall makes each stamp at least the wall clock, for tests of idle
 	// times (the fsm's clock is the stamp; TryRead's is the wall clock).
 	wall atomic.Bool
+	// topo, when set (under mu), is what Topology returns.
+	topo *Topology
+	// readLocals counts ReadLocal calls; readLocalErr (under mu), when
+	// set, is what ReadLocal returns.
+	readLocals   atomic.Int64
+	readLocalErr error
 }
 
 type testWatcher struct{ ch chan struct{} }
@@ -193,15 +200,37 @@ func needStreams(t *testing.T) {
 }
 
 func (b *testBackend) ReadLocal(ctx context.Context, key []byte, fn func(m *fsm.Machine) fsm.Reply) (fsm.Reply, error) {
+	b.readLocals.Add(1)
+	b.mu.Lock()
+	err := b.readLocalErr
+	b.mu.Unlock()
+	if err != nil {
+		return fsm.Reply{}, err
+	}
 	return b.Read(ctx, key, fn)
 }
 
-// Topology is one node "test-node" leading every shard.
+// Topology is b.topo when set, else one node "test-node" leading every
+// shard.
 func (b *testBackend) Topology() Topology {
+	b.mu.Lock()
+	topo := b.topo
+	b.mu.Unlock()
+	if topo != nil {
+		return *topo
+	}
 	t := Topology{MyID: "test-node", Nodes: []TopologyNode{{ID: "test-node", Up: true}}}
 	for i := range b.ms {
 		lo, hi := i*fsm.SlotCount/len(b.ms), (i+1)*fsm.SlotCount/len(b.ms)-1
 		t.Shards = append(t.Shards, TopologyShard{Lo: lo, Hi: hi, Leader: "test-node"})
 	}
 	return t
+}
+
+// Forget records the node asked to be drained.
+func (b *testBackend) Forget(_ context.Context, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.forgotten = append(b.forgotten, id)
+	return nil
 }

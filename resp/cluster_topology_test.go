@@ -11,9 +11,13 @@ import (
 // RESP3, byte for byte as a one-node Redis 7.0.15 cluster owning every slot
 // answers (observed with CLUSTER ADDSLOTSRANGE 0 16383), with this node's
 // advertised address where Redis, not knowing its own, shows an empty ip.
+// The node leads 4 shards, shown as the one range of one master.
 func TestClusterTopology(t *testing.T) {
 	ts := startShardedServer(t, Config{NodeID: "node-a", Port: 6379, ClusterEnabled: true,
 		AdvertiseAddr: "10.0.0.7:7001", BusPort: 7379}, 4)
+	setTopology(ts.b, Topology{MyID: "node-a", Nodes: []TopologyNode{{ID: "node-a", Up: true}},
+		Shards: []TopologyShard{{0, 4095, "node-a", nil}, {4096, 8191, "node-a", nil},
+			{8192, 12287, "node-a", nil}, {12288, 16383, "node-a", nil}}})
 	sum := sha1.Sum([]byte("node-a"))
 	id := hex.EncodeToString(sum[:])
 	node := "$8\r\n10.0.0.7\r\n:7001\r\n$40\r\n" + id + "\r\n"

@@ -20,6 +20,33 @@ func (t *table) addClusterCommands() {
 	t.add("cluster|shards", kindLocal, clusterShards)
 	t.add("cluster|nodes", kindLocal, clusterNodes)
 	t.add("cluster|info", kindLocal, clusterInfo)
+	t.add("cluster|forget", kindLocal, clusterForget)
+}
+
+// clusterForget: CLUSTER FORGET node-id. In Redis it drops a node from one
+// node's table; here it drains the node from the whole cluster: its
+// replicas move to the others, its leaderships are handed off, then it is
+// removed (Backend.Forget). The node is named by the 40-hex ID CLUSTER
+// NODES shows, or by its --node-id.
+func clusterForget(c *conn, argv [][]byte) {
+	want := string(argv[2])
+	for _, n := range c.srv.backend.Topology().Nodes {
+		if n.ID != want && nodeHexID(n.ID) != want {
+			continue
+		}
+		if err := c.srv.backend.Forget(c.ctx, n.ID); err != nil {
+			msg, closeConn := backendError(err)
+			if closeConn {
+				c.closing = true
+				return
+			}
+			c.replyError(msg)
+			return
+		}
+		c.w.Simple("OK")
+		return
+	}
+	c.replyError("ERR Unknown node " + want)
 }
 
 // clusterKeySlot: CLUSTER KEYSLOT key.
@@ -53,8 +80,16 @@ func clusterGetKeysInSlot(c *conn, argv [][]byte) {
 	}
 }
 
-// keysInSlot reads slot's keys (list) or their number from its shard.
+// keysInSlot reads slot's keys (list) or their number from its shard. A
+// slot of a shard this node does not lead has none here: 0 or an empty
+// array, as Redis answers for a slot the node does not own.
 func (c *conn) keysInSlot(slot, count int, list bool) (fsm.Reply, error) {
+	if !c.leadsSlot(slot) {
+		if list {
+			return fsm.Array(), nil
+		}
+		return fsm.Int(0), nil
+	}
 	shard := c.srv.backend.ShardOfSlot(slot)
 	return c.srv.backend.ReadShard(c.ctx, shard, func(m *fsm.Machine) fsm.Reply {
 		keys, total := m.KeysInSlot(slot, count)

@@ -15,13 +15,28 @@ func (t *table) addConnectionCommands() {
 	t.add("select", kindLocal, cmdSelect)
 	t.add("quit", kindLocal, cmdQuit).immediate = true
 	t.add("reset", kindLocal, cmdReset).immediate = true
-	t.add("readonly", kindLocal, cmdOK)
-	t.add("readwrite", kindLocal, cmdOK)
+	t.add("readonly", kindLocal, cmdReadOnly)
+	t.add("readwrite", kindLocal, cmdReadWrite)
 	t.add("asking", kindLocal, cmdOK)
 	t.addClientCommands()
 }
 
 func cmdOK(c *conn, _ [][]byte) { c.w.Simple("OK") }
+
+// cmdReadOnly: READONLY. Until READWRITE or RESET, the connection's
+// non-blocking keyed reads are served from this node's own replica of the
+// shard (Backend.ReadLocal), possibly stale, as a Redis replica serves
+// reads of its master's slots to a client that sent READONLY.
+func cmdReadOnly(c *conn, _ [][]byte) {
+	c.readonly = true
+	c.w.Simple("OK")
+}
+
+// cmdReadWrite: READWRITE, back to reads through the shard's leader.
+func cmdReadWrite(c *conn, _ [][]byte) {
+	c.readonly = false
+	c.w.Simple("OK")
+}
 
 func cmdPing(c *conn, argv [][]byte) {
 	switch len(argv) {
@@ -45,6 +60,7 @@ func cmdQuit(c *conn, _ [][]byte) {
 func cmdReset(c *conn, _ [][]byte) {
 	c.multi = nil
 	c.watched = nil
+	c.readonly = false
 	c.w.Proto = 2
 	c.mu.Lock()
 	c.name, c.proto, c.inMulti = "", 2, -1

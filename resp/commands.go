@@ -62,6 +62,11 @@ var extraMeta = map[string]*Meta{
 		DocSince:   "8.2.0", DocGroup: "stream", DocComplexity: "O(1) for each single item to delete in the stream, regardless of the stream size.",
 		KeySpecs: []keySpec{{Flags: []string{"RW", "delete"}, Begin: beginSearch{Type: "index", Index: 1},
 			Find: findKeys{Type: "range", LastKey: 0, KeyStep: 1, Limit: 0}}}},
+	// CLUSTER FORGET drains a node here (cluster.Node.Forget) instead of
+	// dropping it from one node's table; its metadata is Redis 7.0's.
+	"cluster|forget": {Name: "cluster|forget", Arity: 3, Flags: []string{"admin", "stale", "no_async_loading"},
+		ACL: []string{"@admin", "@slow", "@dangerous"}, DocSummary: "Remove a node from the nodes table",
+		DocSince: "3.0.0", DocGroup: "cluster", DocComplexity: "O(1)"},
 	"xcfgset": {Name: "xcfgset", Arity: -2, Flags: []string{"write", "fast"},
 		FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"@write", "@stream", "@fast"},
 		DocSummary: "Sets the IDMP configuration parameters for a stream.",

@@ -47,6 +47,8 @@ type conn struct {
 	closing bool // QUIT, protocol error, or a broken connection
 	multi   *multiState
 	watched []watchedKey
+	// readonly: the client sent READONLY; see readsLocal.
+	readonly bool
 
 	mu      sync.Mutex
 	name    string
@@ -257,7 +259,7 @@ func (c *conn) run(cmd *command, argv [][]byte) {
 		return
 	}
 	r, err := c.once(cmd, argv, nil)
-	c.result(r, err)
+	c.runResult(cmd, argv, r, err)
 }
 
 // once runs a validated read or write command once. When prepared is not
@@ -277,6 +279,9 @@ func (c *conn) once(cmd *command, argv [][]byte, prepared *[][]byte) (fsm.Reply,
 		}
 		return c.srv.backend.Write(c.ctx, key, fsm.Request{Cmds: [][][]byte{argv}})
 	}
+	if c.readsLocal(cmd, key, argv) {
+		return c.srv.backend.ReadLocal(c.ctx, key, func(m *fsm.Machine) fsm.Reply { return m.Read(argv, now) })
+	}
 	return c.srv.backend.Read(c.ctx, key, func(m *fsm.Machine) fsm.Reply {
 		if prepared == nil {
 			return m.Read(argv, now)
@@ -287,6 +292,19 @@ func (c *conn) once(cmd *command, argv [][]byte, prepared *[][]byte) (fsm.Reply,
 		*prepared = p
 		return r
 	})
+}
+
+// readsLocal reports whether a read runs on this node's own replica
+// (Backend.ReadLocal): the client sent READONLY and the command is a keyed,
+// non-blocking read. A blocking read keeps the leader's path, whose Watch
+// signals it waits on. Transactions never come here (EXEC proposes them
+// whole), so MULTI keeps the normal path.
+func (c *conn) readsLocal(cmd *command, key []byte, argv [][]byte) bool {
+	if !c.readonly || cmd.kind != kindRead || key == nil {
+		return false
+	}
+	_, _, blocking := fsm.Blocking(argv)
+	return !blocking
 }
 
 // tryRead answers an XREADGROUP (or its BlockedRetry form) from the state

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"errors"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -8,15 +9,20 @@ import (
 	"github.com/streamraft/streamraft/fsm"
 )
 
-// Keyless commands see every shard: DBSIZE and INFO keyspace sum, KEYS
-// concatenates (Redis leaves the order unspecified), FLUSHALL and FLUSHDB
-// write to each shard, and SCAN walks the shards one after the other.
+// Keyless commands see the shards this node leads (ledShards), as a Redis
+// Cluster node's see the keys of its own slots: DBSIZE and INFO keyspace
+// sum, KEYS concatenates (Redis leaves the order unspecified), FLUSHALL and
+// FLUSHDB write to each shard, and SCAN walks the shards one after the
+// other.
 
-// fanoutRead runs the read argv on every shard, in shard order.
+// fanoutRead runs the read argv on every shard led here, in shard order.
 func fanoutRead(c *conn, argv [][]byte, nowMs int64) ([]fsm.Reply, error) {
-	n := c.srv.backend.Shards()
-	out := make([]fsm.Reply, 0, n)
-	for i := range n {
+	led := c.ledShards()
+	out := make([]fsm.Reply, 0, len(led))
+	for i, ok := range led {
+		if !ok {
+			continue
+		}
 		r, err := c.srv.backend.ReadShard(c.ctx, i, func(m *fsm.Machine) fsm.Reply { return m.Read(argv, nowMs) })
 		if err != nil {
 			return nil, err
@@ -58,12 +64,17 @@ func fanoutKeys(c *conn, argv [][]byte, nowMs int64) (fsm.Reply, error) {
 	return fsm.Array(keys...), nil
 }
 
-// fanoutFlush: FLUSHALL and FLUSHDB, one Raft entry per shard. It is not
-// atomic across shards (a reader may see some shards flushed and not
+// fanoutFlush: FLUSHALL and FLUSHDB, one Raft entry per shard led here. It
+// is not atomic across shards (a reader may see some shards flushed and not
 // others), as in Redis Cluster where FLUSHALL flushes one node at a time.
+// A node that leads no shard has nothing to flush: OK, as Redis answers on
+// a node without slots.
 func fanoutFlush(c *conn, argv [][]byte, _ int64) (fsm.Reply, error) {
-	var last fsm.Reply
-	for i := range c.srv.backend.Shards() {
+	last := fsm.OK()
+	for i, ok := range c.ledShards() {
+		if !ok {
+			continue
+		}
 		r, err := c.srv.backend.WriteShard(c.ctx, i, fsm.Request{Cmds: [][][]byte{argv}})
 		if err != nil {
 			return fsm.Reply{}, err
@@ -92,27 +103,44 @@ func fanoutFlush(c *conn, argv [][]byte, _ int64) (fsm.Reply, error) {
 // every call makes progress. A shard's end moves to the next shard's
 // start; the last shard's end is cursor 0. With one shard k is 0 and the
 // cursor is the shard's own.
+//
+// n and k count every shard of the node, led here or not, so a cursor
+// keeps its meaning while leadership moves. A shard not led here (its
+// scanner answers errNotLed) is passed over within the same call, from
+// the start of the next shard: a cursor into a shard this node has
+// stopped leading just moves on.
+
+// errNotLed is a shard scanner's answer for a shard this node does not
+// lead: scanShards skips it.
+var errNotLed = errors.New("shard not led by this node")
 
 // scanShardBits is k for n shards.
 func scanShardBits(n int) int { return bits.Len(uint(n - 1)) }
 
 // fanoutScan: SCAN cursor [MATCH pattern] [COUNT n] [TYPE type].
 func fanoutScan(c *conn, argv [][]byte, nowMs int64) (fsm.Reply, error) {
-	n := c.srv.backend.Shards()
-	if n == 1 {
+	led := c.ledShards()
+	if len(led) == 1 {
+		if !led[0] {
+			return scanReply(0, nil), nil
+		}
 		return c.srv.backend.ReadShard(c.ctx, 0, func(m *fsm.Machine) fsm.Reply { return m.Read(argv, nowMs) })
 	}
 	cursor, err := strconv.ParseUint(string(argv[1]), 10, 64)
 	if err != nil {
 		return fsm.Err(errInvalidCursor), nil
 	}
-	return scanShards(n, cursor, func(shard int, inner uint64) (uint64, []fsm.Reply, *fsm.Reply, error) {
+	return scanShards(len(led), cursor, func(shard int, inner uint64) (uint64, []fsm.Reply, *fsm.Reply, error) {
+		if !led[shard] {
+			return 0, nil, nil, errNotLed
+		}
 		return scanShard(c, shard, inner, argv, nowMs)
 	})
 }
 
 // shardScanner runs one SCAN call from inner on shard: the shard's next
-// cursor and keys, or a reply to return as is (bad) or an error.
+// cursor and keys, or a reply to return as is (bad) or an error (errNotLed
+// to have the shard skipped).
 type shardScanner func(shard int, inner uint64) (next uint64, keys []fsm.Reply, bad *fsm.Reply, err error)
 
 // scanShards runs the SCAN call at cursor over n shards (see above).
@@ -126,11 +154,18 @@ func scanShards(n int, cursor uint64, scan shardScanner) (fsm.Reply, error) {
 	var keys []fsm.Reply
 	for {
 		next, got, bad, err := scan(shard, inner)
+		skipped := errors.Is(err, errNotLed)
+		if skipped {
+			next, err = 0, nil
+		}
 		if err != nil || bad != nil {
 			return derefReply(bad), err
 		}
 		keys = append(keys, got...)
 		switch {
+		case next == 0 && shard+1 < n && skipped:
+			shard, inner, start = shard+1, 0, 0 // go on from the next shard's start
+			continue
 		case next == 0 && shard+1 < n:
 			return scanReply(uint64(shard+1)<<(64-k), keys), nil
 		case next == 0:
