@@ -7,10 +7,12 @@ import "errors"
 
 // Errors the resp package turns into Redis replies.
 var (
-	// ErrNotLeader: this node does not lead the shard (becomes -MOVED later).
+	// ErrNotLeader: this node does not lead the shard (a *NotLeaderError names the leader: -MOVED).
 	ErrNotLeader = errors.New("cluster: not the shard leader")
 	// ErrNoLeader: the shard has no leader right now (-TRYAGAIN).
 	ErrNoLeader = errors.New("cluster: shard has no leader")
+	// ErrUnknownNode: no node of the cluster has that ID.
+	ErrUnknownNode = errors.New("cluster: unknown node")
 	// ErrShutdown: the node is stopping.
 	ErrShutdown = errors.New("cluster: shutting down")
 )

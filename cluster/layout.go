@@ -79,6 +79,16 @@ func loadLayout(dataDir string, n int) (Layout, error) {
 	return want, nil
 }
 
+// hasLayout reports whether dataDir holds a layout: a cluster.json, or
+// shard data from before that file existed.
+func hasLayout(dataDir string) bool {
+	if _, err := os.Stat(filepath.Join(dataDir, layoutFile)); err == nil {
+		return true
+	}
+	entries, _ := os.ReadDir(filepath.Join(dataDir, "shards"))
+	return len(entries) > 0
+}
+
 func checkLayout(path string, b []byte, want Layout) (Layout, error) {
 	var got Layout
 	if err := json.Unmarshal(b, &got); err != nil {

@@ -23,6 +23,8 @@ import (
 // decides").
 type Membership struct {
 	list   *memberlist.Memberlist
+	meta   *metaDelegate
+	cfg    MembershipConfig
 	logger *slog.Logger
 	events *eventQueue
 	done   chan struct{} // closed when the event loop has returned
@@ -57,6 +59,9 @@ type Member struct {
 	RESPAddr   string `json:"resp_addr,omitempty"`
 	RaftAddr   string `json:"raft_addr,omitempty"`
 	HTTPAddr   string `json:"http_addr,omitempty"`
+	// Formed: the node holds the cluster configuration (it belongs to a
+	// formed cluster), so nobody who sees it bootstraps a new one.
+	Formed bool `json:"formed"`
 	// Alive is false while the node is suspected of having failed.
 	Alive bool   `json:"alive"`
 	State string `json:"state"` // alive, suspect, dead or left
@@ -101,6 +106,7 @@ type nodeMeta struct {
 	RESPAddr string `json:"resp,omitempty"`
 	RaftAddr string `json:"raft,omitempty"`
 	HTTPAddr string `json:"http,omitempty"`
+	Formed   bool   `json:"f,omitempty"`
 }
 
 // StartMembership opens the gossip port and starts gossiping; call Join to
@@ -112,20 +118,17 @@ func StartMembership(ctx context.Context, cfg MembershipConfig, logger *slog.Log
 	if cfg.NodeID == "" {
 		return nil, errors.New("membership: empty node ID")
 	}
-	meta, err := json.Marshal(nodeMeta{Version: metaVersion, RESPAddr: cfg.RESPAddr, RaftAddr: cfg.RaftAddr, HTTPAddr: cfg.HTTPAddr})
+	meta, err := encodeNodeMeta(cfg, false)
 	if err != nil {
-		return nil, fmt.Errorf("membership: encode metadata: %w", err)
-	}
-	if len(meta) > memberlist.MetaMaxSize {
-		return nil, fmt.Errorf("membership: metadata is %d bytes, over memberlist's %d", len(meta), memberlist.MetaMaxSize)
+		return nil, err
 	}
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.NodeID
 	if err := setAddrs(ctx, mc, cfg); err != nil {
 		return nil, err
 	}
-	m := &Membership{logger: logger, events: newEventQueue(), done: make(chan struct{})}
-	mc.Delegate = metaDelegate(meta)
+	m := &Membership{logger: logger, cfg: cfg, meta: &metaDelegate{b: meta}, events: newEventQueue(), done: make(chan struct{})}
+	mc.Delegate = m.meta
 	mc.Events = eventDelegate{q: m.events}
 	mc.Logger = slog.NewLogLogger(logger.With("component", "memberlist").Handler(), slog.LevelDebug)
 	list, err := memberlist.Create(mc)
@@ -135,6 +138,32 @@ func StartMembership(ctx context.Context, cfg MembershipConfig, logger *slog.Log
 	m.list = list
 	go m.eventLoop(cfg.OnEvent)
 	return m, nil
+}
+
+func encodeNodeMeta(cfg MembershipConfig, formed bool) ([]byte, error) {
+	meta, err := json.Marshal(nodeMeta{Version: metaVersion, RESPAddr: cfg.RESPAddr, RaftAddr: cfg.RaftAddr, HTTPAddr: cfg.HTTPAddr, Formed: formed})
+	if err != nil {
+		return nil, fmt.Errorf("membership: encode metadata: %w", err)
+	}
+	if len(meta) > memberlist.MetaMaxSize {
+		return nil, fmt.Errorf("membership: metadata is %d bytes, over memberlist's %d", len(meta), memberlist.MetaMaxSize)
+	}
+	return meta, nil
+}
+
+// SetFormed gossips that this node now holds the cluster configuration.
+func (m *Membership) SetFormed() error {
+	meta, err := encodeNodeMeta(m.cfg, true)
+	if err != nil {
+		return err
+	}
+	if !m.meta.set(meta) {
+		return nil
+	}
+	if err := m.list.UpdateNode(joinBackoffMax); err != nil {
+		return fmt.Errorf("membership: gossip the formed flag: %w", err)
+	}
+	return nil
 }
 
 // setAddrs fills the bind and advertise addresses of mc.
@@ -252,7 +281,7 @@ func (m *Membership) member(n *memberlist.Node) Member {
 		m.logger.Debug("unreadable member metadata", "member", n.Name, "err", err, "version", meta.Version)
 		return mem
 	}
-	mem.RESPAddr, mem.RaftAddr, mem.HTTPAddr = meta.RESPAddr, meta.RaftAddr, meta.HTTPAddr
+	mem.RESPAddr, mem.RaftAddr, mem.HTTPAddr, mem.Formed = meta.RESPAddr, meta.RaftAddr, meta.HTTPAddr, meta.Formed
 	return mem
 }
 
@@ -312,18 +341,34 @@ func (m *Membership) eventLoop(onEvent func(MemberEvent)) {
 }
 
 // metaDelegate gossips the node's metadata and nothing else.
-type metaDelegate []byte
-
-func (d metaDelegate) NodeMeta(limit int) []byte {
-	if len(d) > limit {
-		return nil // StartMembership checked MetaMaxSize; not reached
-	}
-	return d
+type metaDelegate struct {
+	mu sync.Mutex
+	b  []byte
 }
-func (metaDelegate) NotifyMsg([]byte)                  {}
-func (metaDelegate) GetBroadcasts(_, _ int) [][]byte   { return nil }
-func (metaDelegate) LocalState(bool) []byte            { return nil }
-func (metaDelegate) MergeRemoteState(_ []byte, _ bool) {}
+
+// set replaces the metadata; false if it is unchanged.
+func (d *metaDelegate) set(b []byte) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if string(d.b) == string(b) {
+		return false
+	}
+	d.b = b
+	return true
+}
+
+func (d *metaDelegate) NodeMeta(limit int) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.b) > limit {
+		return nil // encodeNodeMeta checked MetaMaxSize; not reached
+	}
+	return d.b
+}
+func (*metaDelegate) NotifyMsg([]byte)                  {}
+func (*metaDelegate) GetBroadcasts(_, _ int) [][]byte   { return nil }
+func (*metaDelegate) LocalState(bool) []byte            { return nil }
+func (*metaDelegate) MergeRemoteState(_ []byte, _ bool) {}
 
 // eventDelegate queues memberlist's notifications: memberlist calls them
 // holding its node lock, so they must neither block nor call back.

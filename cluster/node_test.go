@@ -50,8 +50,8 @@ func TestNodeLayoutAndBackend(t *testing.T) {
 		t.Errorf("Read XLEN = %s, %v; want :1", got, err)
 	}
 	st := n.Status()
-	if !n.Leader() || !n.Ready() || st.NodeID != "n1" || len(st.Shards) != 1 || st.Shards[0].AppliedIndex < 4 {
-		t.Errorf("Status() = %+v, Leader %v, Ready %v; want n1 leading one ready shard applied past 4", st, n.Leader(), n.Ready())
+	if !st.Leader || !n.Ready() || st.NodeID != "n1" || len(st.Shards) != 1 || st.Shards[0].AppliedIndex < 4 {
+		t.Errorf("Status() = %+v, Leader %v, Ready %v; want n1 leading one ready shard applied past 4", st, st.Leader, n.Ready())
 	}
 }
 

@@ -60,6 +60,15 @@ type ShardConfig struct {
 	ElectionTimeout    time.Duration
 	LeaderLeaseTimeout time.Duration
 
+	// Join opens the group without bootstrapping it, even when the
+	// directory is empty: the node waits to be added by the group's leader,
+	// or calls Bootstrap when the cluster configuration says it forms the
+	// group. Without Join an empty directory gets a one-voter group.
+	Join bool
+	// OnLeadership, if set, is called after every leadership change of
+	// this replica (gained or lost).
+	OnLeadership func()
+
 	Logger *slog.Logger
 }
 
@@ -79,16 +88,20 @@ type Shard struct {
 	prop      *proposer
 	reads     *readIndex
 
-	notifyCh  chan bool
-	stop      chan struct{}
-	raftDown  chan struct{} // closed once raft.Shutdown returned
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	notifyCh     chan bool
+	onLeadership func()
+	stop         chan struct{}
+	raftDown     chan struct{} // closed once raft.Shutdown returned
+	wg           sync.WaitGroup
+	closeOnce    sync.Once
+	closeErr     error
 
-	mu    sync.Mutex
-	epoch uint64 // bumped on every leadership change
-	ready bool   // leader, and this term's barrier applied
+	conf *raft.Config
+
+	mu        sync.Mutex
+	epoch     uint64 // bumped on every leadership change
+	ready     bool   // leader, and this term's barrier applied
+	shortened bool   // electNow lowered the timeouts
 }
 
 // OpenShard opens (or creates) the shard's stores under cfg.Dir, joins the
@@ -104,7 +117,7 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 		return nil, fmt.Errorf("shard %s: create dir: %w", cfg.ID, err)
 	}
 	s := &Shard{
-		id: cfg.ID, nodeID: cfg.NodeID, logger: logger,
+		id: cfg.ID, nodeID: cfg.NodeID, logger: logger, onLeadership: cfg.OnLeadership,
 		m: fsm.New(), waits: &WaitRegistry{},
 		notifyCh: make(chan bool, 8), stop: make(chan struct{}), raftDown: make(chan struct{}),
 	}
@@ -125,9 +138,15 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 	if s.transport, err = newTransport(cfg, hl.Named("net")); err != nil {
 		return nil, fmt.Errorf("shard %s: %w", cfg.ID, err)
 	}
-	conf := s.raftConfig(cfg, hl)
-	if err := s.bootstrapOnce(conf); err != nil {
-		return nil, err
+	conf := raftConfig(cfg, hl, s.notifyCh)
+	if err := raft.ValidateConfig(conf); err != nil {
+		return nil, fmt.Errorf("shard %s: raft config: %w", cfg.ID, err)
+	}
+	s.conf = conf
+	if !cfg.Join {
+		if err := s.bootstrapOnce(conf); err != nil {
+			return nil, err
+		}
 	}
 	logs, err := raft.NewLogCache(logCacheSize, s.store)
 	if err != nil {
@@ -136,13 +155,13 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 	if s.r, err = raft.NewRaft(conf, s.fsm, logs, s.store, s.snaps, s.transport); err != nil {
 		return nil, fmt.Errorf("shard %s: start raft: %w", cfg.ID, err)
 	}
-	lone, err := s.checkVoter(conf.LocalID)
+	lone, err := s.checkVoter(conf.LocalID, cfg.Join)
 	if err != nil {
 		_ = s.r.Shutdown().Error()
 		return nil, err
 	}
 	if lone {
-		s.electNow(conf)
+		s.electNow()
 	}
 	s.start()
 	return s, nil
@@ -150,9 +169,11 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 
 // checkVoter refuses a data directory whose Raft configuration does not
 // list this node: with one voter per group that node could never lead (a
-// changed --node-id, or a directory copied from another node). lone reports
-// whether this node is the group's only voter.
-func (s *Shard) checkVoter(id raft.ServerID) (lone bool, err error) {
+// changed --node-id, or a directory copied from another node). A group
+// opened to Join may have no configuration yet, or one without this node
+// (it was removed, and may be added again). lone reports whether this node
+// is the group's only voter.
+func (s *Shard) checkVoter(id raft.ServerID, join bool) (lone bool, err error) {
 	f := s.r.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return false, fmt.Errorf("shard %s: read configuration: %w", s.id, err)
@@ -165,6 +186,9 @@ func (s *Shard) checkVoter(id raft.ServerID) (lone bool, err error) {
 			voters++
 		}
 		ids = append(ids, srv.ID)
+	}
+	if !found && join {
+		return false, nil
 	}
 	if !found {
 		return false, fmt.Errorf("shard %s: node ID %q is not in the group's configuration %v: was the data dir written with another --node-id?", s.id, id, ids)
@@ -180,25 +204,68 @@ func (s *Shard) checkVoter(id raft.ServerID) (lone bool, err error) {
 // loop, which finds no contact ever made and starts the election. The
 // lowered value is the leader lease (Raft requires lease <= heartbeat);
 // the multi-node cluster restores the configured one when a voter joins.
-func (s *Shard) electNow(conf *raft.Config) {
+func (s *Shard) electNow() {
+	conf := s.conf
 	if conf.HeartbeatTimeout <= conf.LeaderLeaseTimeout {
 		return
 	}
-	rc := raft.ReloadableConfig{
-		TrailingLogs: conf.TrailingLogs, SnapshotInterval: conf.SnapshotInterval,
-		SnapshotThreshold: conf.SnapshotThreshold,
-		HeartbeatTimeout:  conf.LeaderLeaseTimeout, ElectionTimeout: min(conf.ElectionTimeout, conf.LeaderLeaseTimeout),
-	}
+	rc := reloadable(conf)
+	rc.HeartbeatTimeout, rc.ElectionTimeout = conf.LeaderLeaseTimeout, min(conf.ElectionTimeout, conf.LeaderLeaseTimeout)
 	if err := s.r.ReloadConfig(rc); err != nil {
 		s.logger.Warn("lone voter: keep the configured election timeouts", "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.shortened = true
+	s.mu.Unlock()
+}
+
+// restoreTimeouts undoes electNow once the group has other voters: with
+// peers, a follower must wait the configured heartbeat timeout before it
+// campaigns, or it would disrupt a healthy leader.
+func (s *Shard) restoreTimeouts() {
+	s.mu.Lock()
+	short := s.shortened
+	s.shortened = false
+	s.mu.Unlock()
+	if !short {
+		return
+	}
+	if err := s.r.ReloadConfig(reloadable(s.conf)); err != nil {
+		s.logger.Warn("restore the configured election timeouts", "err", err)
 	}
 }
 
-func (s *Shard) raftConfig(cfg ShardConfig, hl hclog.Logger) *raft.Config {
+func reloadable(conf *raft.Config) raft.ReloadableConfig {
+	return raft.ReloadableConfig{
+		TrailingLogs: conf.TrailingLogs, SnapshotInterval: conf.SnapshotInterval,
+		SnapshotThreshold: conf.SnapshotThreshold,
+		HeartbeatTimeout:  conf.HeartbeatTimeout, ElectionTimeout: conf.ElectionTimeout,
+	}
+}
+
+// Bootstrap forms the group with servers as its voters, once: the caller
+// (the node named first in the shard's placement) has checked that the
+// cluster configuration does not say the group was formed already.
+// Bootstrapping a directory that holds Raft state fails.
+func (s *Shard) Bootstrap(servers []raft.Server) error {
+	if err := s.r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		return fmt.Errorf("shard %s: bootstrap: %w", s.id, err)
+	}
+	s.logger.Info("bootstrapped the group", "voters", len(servers))
+	if len(servers) == 1 && servers[0].ID == s.conf.LocalID {
+		s.electNow()
+	}
+	return nil
+}
+
+// raftConfig is hashicorp/raft's default configuration with cfg's
+// settings; notify (may be nil) receives leadership changes.
+func raftConfig(cfg ShardConfig, hl hclog.Logger, notify chan bool) *raft.Config {
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID(cfg.NodeID)
 	conf.Logger = hl
-	conf.NotifyCh = s.notifyCh
+	conf.NotifyCh = notify
 	if cfg.SnapshotThreshold > 0 {
 		conf.SnapshotThreshold = cfg.SnapshotThreshold
 	}
@@ -224,9 +291,6 @@ func (s *Shard) raftConfig(cfg ShardConfig, hl hclog.Logger) *raft.Config {
 // directory that has no Raft state: a node that ever ran never bootstraps
 // again (that could fork the group's history).
 func (s *Shard) bootstrapOnce(conf *raft.Config) error {
-	if err := raft.ValidateConfig(conf); err != nil {
-		return fmt.Errorf("shard %s: raft config: %w", s.id, err)
-	}
 	existing, err := raft.HasExistingState(s.store, s.store, s.snaps)
 	if err != nil {
 		return fmt.Errorf("shard %s: check raft state: %w", s.id, err)
@@ -318,6 +382,9 @@ func (s *Shard) watchLeadership() {
 				s.logger.Info("lost leadership")
 				s.waits.SignalAll()
 			}
+			if s.onLeadership != nil {
+				s.onLeadership()
+			}
 		case <-s.stop:
 			return
 		}
@@ -340,6 +407,9 @@ func (s *Shard) establish(epoch uint64) {
 	if s.epoch == epoch && s.r.State() == raft.Leader {
 		s.ready = true
 		s.logger.Info("leader ready", "applied_index", s.fsm.applied.get())
+		if s.onLeadership != nil {
+			s.onLeadership()
+		}
 	}
 }
 
@@ -392,17 +462,19 @@ func (s *Shard) Leader() bool { return s.r.State() == raft.Leader }
 
 // ShardStatus describes a shard for health checks and /status.
 type ShardStatus struct {
-	ID                string `json:"id"`
-	SlotLo            int    `json:"slot_lo"` // first slot the shard owns (set by Node)
-	SlotHi            int    `json:"slot_hi"` // last slot the shard owns
-	State             string `json:"state"`
-	Leader            bool   `json:"leader"`
-	Ready             bool   `json:"ready"`
-	LeaderID          string `json:"leader_id"`
-	LeaderAddr        string `json:"leader_addr"`
-	Term              uint64 `json:"term"`
-	CommitIndex       uint64 `json:"commit_index"`
-	AppliedIndex      uint64 `json:"applied_index"`
+	ID           string `json:"id"`
+	SlotLo       int    `json:"slot_lo"` // first slot the shard owns (set by Node)
+	SlotHi       int    `json:"slot_hi"` // last slot the shard owns
+	State        string `json:"state"`
+	Leader       bool   `json:"leader"`
+	Ready        bool   `json:"ready"`
+	LeaderID     string `json:"leader_id"`
+	LeaderAddr   string `json:"leader_addr"`
+	Term         uint64 `json:"term"`
+	CommitIndex  uint64 `json:"commit_index"`
+	AppliedIndex uint64 `json:"applied_index"`
+	// RaftApplied counts every applied entry, configuration changes too.
+	RaftApplied       uint64 `json:"raft_applied_index"`
 	LastSnapshotIndex uint64 `json:"last_snapshot_index"`
 	LastSnapshotTerm  uint64 `json:"last_snapshot_term"`
 }
@@ -414,6 +486,7 @@ func (s *Shard) Status() ShardStatus {
 		ID: s.id, State: s.r.State().String(), Leader: s.r.State() == raft.Leader,
 		Ready: s.Ready(), LeaderID: string(id), LeaderAddr: string(addr),
 		Term: s.r.CurrentTerm(), CommitIndex: s.r.CommitIndex(), AppliedIndex: s.fsm.applied.get(),
+		RaftApplied: s.r.AppliedIndex(),
 	}
 	if metas, err := s.snaps.List(); err == nil && len(metas) > 0 {
 		st.LastSnapshotIndex, st.LastSnapshotTerm = metas[0].Index, metas[0].Term

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
+	"strconv"
 
 	"github.com/streamraft/streamraft/cluster"
 	"github.com/streamraft/streamraft/fsm"
@@ -17,12 +19,12 @@ var _ resp.Backend = backend{}
 
 func (b backend) Write(ctx context.Context, key []byte, req fsm.Request) (fsm.Reply, error) {
 	r, err := b.node.Write(ctx, key, req)
-	return r, backendErr(err)
+	return r, backendErr(err, keySlot(key))
 }
 
 func (b backend) Read(ctx context.Context, key []byte, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	r, err := b.node.Read(ctx, key, fn)
-	return r, backendErr(err)
+	return r, backendErr(err, keySlot(key))
 }
 
 func (b backend) Watch(key []byte, keys []string) (<-chan struct{}, func()) {
@@ -35,40 +37,77 @@ func (b backend) ShardOfSlot(slot int) int { return b.node.ShardOfSlot(slot) }
 
 func (b backend) WriteShard(ctx context.Context, shard int, req fsm.Request) (fsm.Reply, error) {
 	r, err := b.node.WriteShard(ctx, shard, req)
-	return r, backendErr(err)
+	return r, backendErr(err, b.firstSlot(shard))
 }
 
 func (b backend) ReadShard(ctx context.Context, shard int, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	r, err := b.node.ReadShard(ctx, shard, fn)
-	return r, backendErr(err)
+	return r, backendErr(err, b.firstSlot(shard))
 }
 
-// backendErr maps cluster errors to resp's: no leader yet -> TRYAGAIN;
-// shutting down or not the leader -> CLUSTERDOWN (MOVED comes with the
-// multi-node cluster). Other errors (ctx ends) pass through.
-func backendErr(err error) error {
+// backendErr maps cluster errors to resp's: another node leads the shard
+// -> MOVED to it (slot is the command's); no leader yet -> TRYAGAIN; the cluster is not formed, or
+// this node is shutting down -> CLUSTERDOWN. Other errors (ctx ends) pass
+// through.
+func backendErr(err error, slot int) error {
+	var nl *cluster.NotLeaderError
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &nl):
+		return &resp.MovedError{Slot: slot, Addr: nl.Addr}
 	case errors.Is(err, cluster.ErrNoLeader):
 		return resp.ErrTryAgain
-	case errors.Is(err, cluster.ErrShutdown), errors.Is(err, cluster.ErrNotLeader):
+	case errors.Is(err, cluster.ErrShutdown), errors.Is(err, cluster.ErrNotLeader), errors.Is(err, cluster.ErrNotFormed):
 		return resp.ErrClusterDown
 	}
 	return err
 }
 
 func (b backend) ReadLocal(ctx context.Context, key []byte, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
-	r, err := b.node.Read(ctx, key, fn)
-	return r, backendErr(err)
+	r, err := b.node.ReadLocal(ctx, key, fn)
+	return r, backendErr(err, keySlot(key))
 }
 
-// Topology: this node leads every shard (the one-node cluster).
+// Topology is the node's view of the cluster in resp's terms.
 func (b backend) Topology() resp.Topology {
-	t := resp.Topology{MyID: b.node.ID(), Nodes: []resp.TopologyNode{{ID: b.node.ID(), Up: true}}}
-	for i := range b.node.Shards() {
-		lo, hi := b.node.SlotRange(i)
-		t.Shards = append(t.Shards, resp.TopologyShard{Lo: lo, Hi: hi, Leader: b.node.ID()})
+	v := b.node.View()
+	t := resp.Topology{MyID: v.MyID, Epoch: v.Epoch}
+	for _, n := range v.Nodes {
+		t.Nodes = append(t.Nodes, resp.TopologyNode{ID: n.ID, Addr: n.RESPAddr, BusPort: portOf(n.RaftAddr), Up: n.Up})
+	}
+	for _, s := range v.Shards {
+		t.Shards = append(t.Shards, resp.TopologyShard{Lo: s.Lo, Hi: s.Hi, Leader: s.Leader, Followers: s.Followers})
 	}
 	return t
+}
+
+// Forget drains node id out of the cluster (CLUSTER FORGET).
+func (b backend) Forget(ctx context.Context, id string) error {
+	return backendErr(b.node.Forget(ctx, id), 0)
+}
+
+// keySlot is key's hash slot; keyless commands (nil) use shard 0's slot 0.
+func keySlot(key []byte) int {
+	if key == nil {
+		return 0
+	}
+	return fsm.KeySlot(key)
+}
+
+// firstSlot is the lowest slot of shard, what a redirect of a keyless
+// command names.
+func (b backend) firstSlot(shard int) int {
+	lo, _ := b.node.SlotRange(shard)
+	return lo
+}
+
+// portOf is addr's port, 0 if it has none.
+func portOf(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
 }

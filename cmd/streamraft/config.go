@@ -43,9 +43,22 @@ type Config struct {
 	// Join is the seed list (host:port each) membership joins through;
 	// empty: no gossip port is opened.
 	Join []string
-	// BootstrapExpect is how many nodes form the cluster; only 1 is
-	// supported until multi-node Raft formation exists.
+	// GossipAdvertise is the gossip address the others reach this node at
+	// (default: --gossip-addr).
+	GossipAdvertise string
+	// RaftAdvertise is the Raft address the others reach this node at
+	// (default: --raft-addr).
+	RaftAdvertise string
+	// BootstrapExpect is how many nodes must see each other before the
+	// cluster forms (with --join); 1 forms a one-node cluster at once.
 	BootstrapExpect int
+	// Replicas is the number of voters per shard (capped by the nodes).
+	Replicas int
+	// DeadNodeTimeout is how long a node may be unreachable before its
+	// replicas move to other nodes.
+	DeadNodeTimeout time.Duration
+	// Proxy forwards commands for shards led elsewhere instead of MOVED.
+	Proxy bool
 }
 
 // defaultShards is --shards's default: the 16384 slots in 16 Raft groups,
@@ -89,7 +102,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&c.GossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist (node discovery) address, UDP and TCP; opened only with --join")
 	var join string
 	fs.StringVar(&join, "join", "", "comma-separated host:port gossip addresses of nodes to join (DNS names allowed; may include this node's own)")
-	fs.IntVar(&c.BootstrapExpect, "bootstrap-expect", 1, "nodes expected to form the cluster (only 1 is supported yet)")
+	fs.StringVar(&c.GossipAdvertise, "gossip-advertise", "", "gossip address the other nodes reach this node at (default: --gossip-addr)")
+	fs.StringVar(&c.RaftAdvertise, "raft-advertise", "", "Raft address the other nodes reach this node at (default: --raft-addr)")
+	fs.IntVar(&c.BootstrapExpect, "bootstrap-expect", 1, "nodes that must see each other (through --join) before the cluster forms; 1: a lone node forms it at once")
+	fs.IntVar(&c.Replicas, "replicas", 3, "Raft voters per shard, capped by the number of nodes (used when the cluster forms)")
+	fs.DurationVar(&c.DeadNodeTimeout, "dead-node-timeout", cluster.DefaultDeadNodeTimeout, "how long a node may be unreachable before its replicas are moved to other nodes")
+	fs.BoolVar(&c.Proxy, "proxy", false, "forward commands for shards led by another node to it instead of answering -MOVED (for clients without cluster support)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
@@ -192,8 +210,22 @@ func (c Config) Validate() error {
 	switch {
 	case c.BootstrapExpect < 1:
 		bad("--bootstrap-expect %d: must be at least 1", c.BootstrapExpect)
-	case c.BootstrapExpect > 1:
-		bad("--bootstrap-expect %d: multi-node Raft formation is not yet supported; use 1 (--join still runs discovery)", c.BootstrapExpect)
+	case c.BootstrapExpect > 1 && len(c.Join) == 0:
+		bad("--bootstrap-expect %d: needs --join, so the nodes can find each other", c.BootstrapExpect)
+	}
+	if c.Replicas < 1 {
+		bad("--replicas %d: must be at least 1", c.Replicas)
+	}
+	if c.DeadNodeTimeout <= 0 {
+		bad("--dead-node-timeout %v: must be positive", c.DeadNodeTimeout)
+	}
+	for _, a := range []struct{ flag, addr string }{{"--raft-advertise", c.RaftAdvertise}, {"--gossip-advertise", c.GossipAdvertise}} {
+		if a.addr == "" {
+			continue
+		}
+		if err := checkSeed(a.addr); err != nil {
+			bad("%s %q: %w", a.flag, a.addr, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -112,3 +112,11 @@ func TestGossipDiscovery(t *testing.T) {
 	}
 	g1.waitMembers(t, []string{"g1"}) // g2 left gracefully
 }
+
+func memberIDs(ms []cluster.Member) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
+}

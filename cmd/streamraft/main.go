@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -32,7 +31,9 @@ const (
 	leaderTimeout = 5 * time.Minute
 	// shutdownTimeout bounds each shutdown step.
 	shutdownTimeout = 10 * time.Second
-	version         = "0.1.0"
+	// waitLogEvery is how often a node still waiting for its cluster says so.
+	waitLogEvery = 10 * time.Second
+	version      = "0.1.0"
 )
 
 func main() {
@@ -60,51 +61,80 @@ func run(args []string, getenv func(string) string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	lns, err := startListeners(cfg)
+	srv, err := startServer(ctx, cfg, logger)
 	if err != nil {
-		return err
-	}
-	defer lns.close()
-	var live liveNode
-	httpSrv := startHTTP(lns.http, &live, logger)
-	var httpOnce sync.Once
-	stopHTTPOnce := func() { httpOnce.Do(func() { stopHTTP(httpSrv, logger) }) }
-	defer stopHTTPOnce()
-
-	node, err := startNode(cfg, lns.raft, logger)
-	if err != nil {
-		return err
-	}
-	defer closeNode(node, logger)
-	defer stopHTTPOnce() // shutdown order: RESP, then HTTP, then the node
-	live.node.Store(node)
-	if err := waitLeader(ctx, node, logger); err != nil {
 		if ctx.Err() != nil {
 			logger.Info("signal received during start-up; shutting down")
 			return nil
 		}
 		return err
 	}
-	respSrv, respDone := startRESP(cfg, lns.resp, listenPort(lns.raft), node, logger)
-	defer stopRESP(respSrv, respDone, logger)
-	if len(cfg.Join) > 0 {
-		stopGossip, err := startGossip(ctx, cfg, lns, &live, logger)
-		if err != nil {
-			return err
-		}
-		defer stopGossip() // first step of the shutdown: tell the others
-	}
-
-	logger.Info("ready", "node_id", cfg.NodeID, "addr", lns.resp.Addr().String(), "advertise", cfg.Advertise,
-		"raft_addr", lns.raft.Addr().String(), "http_addr", lns.http.Addr().String(), "data_dir", cfg.DataDir,
-		"shards", node.Shards())
+	defer srv.Close()
 	select {
 	case <-ctx.Done():
 		logger.Info("signal received; shutting down")
 		return nil
-	case err := <-respDone:
+	case err := <-srv.respDone:
 		return fmt.Errorf("resp server stopped: %w", err)
 	}
+}
+
+// server is one running node: its listeners, HTTP side, cluster node and
+// RESP server. Tests run several in one process.
+type server struct {
+	cfg      Config
+	logger   *slog.Logger
+	lns      *listeners
+	http     *http.Server
+	node     *cluster.Node
+	resp     *resp.Server
+	respDone <-chan error
+}
+
+// startServer opens the ports, serves HTTP (health answers at once), opens
+// the node (joining or forming the cluster), waits until the cluster can
+// serve, then serves RESP. On error everything started is stopped.
+func startServer(ctx context.Context, cfg Config, logger *slog.Logger) (_ *server, err error) {
+	lns, err := startListeners(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{cfg: cfg, logger: logger, lns: lns}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	var live liveNode
+	s.http = startHTTP(lns.http, &live, logger)
+	if s.node, err = startNode(cfg, lns, logger); err != nil {
+		return nil, err
+	}
+	live.node.Store(s.node)
+	if err := waitReady(ctx, cfg, s.node, logger); err != nil {
+		return nil, err
+	}
+	s.resp, s.respDone = startRESP(cfg, lns.resp, listenPort(lns.raft), s.node, logger)
+	logger.Info("ready", "node_id", cfg.NodeID, "addr", lns.resp.Addr().String(), "advertise", cfg.Advertise,
+		"raft_addr", lns.raft.Addr().String(), "http_addr", lns.http.Addr().String(), "data_dir", cfg.DataDir,
+		"shards", s.node.Shards())
+	return s, nil
+}
+
+// Close shuts down in reverse order: RESP (in-flight commands are
+// answered), HTTP, then the node (leaving the gossip pool, closing the Raft
+// groups), then whatever listener nothing took over.
+func (s *server) Close() {
+	if s.resp != nil {
+		stopRESP(s.resp, s.respDone, s.logger)
+	}
+	if s.http != nil {
+		stopHTTP(s.http, s.logger)
+	}
+	if s.node != nil {
+		closeNode(s.node, s.logger)
+	}
+	s.lns.close()
 }
 
 func newLogger(level string) *slog.Logger {
@@ -146,14 +176,13 @@ func (l *listeners) close() {
 // liveNode is the node as the HTTP side sees it: not ready until it exists,
 // so /healthz answers while the shards are still opening.
 type liveNode struct {
-	node    atomic.Pointer[cluster.Node]
-	members atomic.Pointer[cluster.Membership] // nil unless --join
+	node atomic.Pointer[cluster.Node]
 }
 
 // Members lists the gossip pool for /status; nil without membership.
 func (l *liveNode) Members() []cluster.Member {
-	if m := l.members.Load(); m != nil {
-		return m.Members()
+	if n := l.node.Load(); n != nil {
+		return n.Members()
 	}
 	return nil
 }
@@ -191,9 +220,13 @@ func stopHTTP(srv *http.Server, logger *slog.Logger) {
 	}
 }
 
-func startNode(cfg Config, raftLn net.Listener, logger *slog.Logger) (*cluster.Node, error) {
+func startNode(cfg Config, lns *listeners, logger *slog.Logger) (*cluster.Node, error) {
 	node, err := cluster.OpenNode(cluster.NodeConfig{
-		NodeID: cfg.NodeID, DataDir: cfg.DataDir, Shards: cfg.Shards, RaftListener: raftLn,
+		NodeID: cfg.NodeID, DataDir: cfg.DataDir, Shards: cfg.Shards, Replicas: cfg.Replicas,
+		RaftListener: lns.raft, RaftAdvertise: cfg.RaftAdvertise,
+		RESPAddr: cfg.Advertise, HTTPAddr: withPort(cfg.HTTPAddr, lns.http),
+		GossipAddr: cfg.GossipAddr, GossipAdvertise: cfg.GossipAdvertise, Join: cfg.Join,
+		BootstrapExpect: cfg.BootstrapExpect, DeadNodeTimeout: cfg.DeadNodeTimeout,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		Logger: logger,
 	})
@@ -203,14 +236,33 @@ func startNode(cfg Config, raftLn net.Listener, logger *slog.Logger) (*cluster.N
 	return node, nil
 }
 
-func waitLeader(ctx context.Context, node *cluster.Node, logger *slog.Logger) error {
-	logger.Info("waiting for leadership", "shards", node.Shards())
-	ctx, cancel := context.WithTimeout(ctx, leaderTimeout)
-	defer cancel()
-	if err := node.WaitReady(ctx); err != nil {
-		return fmt.Errorf("wait for leadership: %w", err)
+// waitReady waits until the cluster is formed and every shard has a
+// leader. A lone node has leaderTimeout to replay its logs; a node of a
+// multi-node cluster waits for its peers as long as it takes, saying so
+// every waitLogEvery.
+func waitReady(ctx context.Context, cfg Config, node *cluster.Node, logger *slog.Logger) error {
+	logger.Info("waiting for the cluster", "bootstrap_expect", cfg.BootstrapExpect, "join", cfg.Join)
+	if len(cfg.Join) == 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, leaderTimeout)
+		defer cancel()
 	}
-	return nil
+	for {
+		wctx, cancel := context.WithTimeout(ctx, waitLogEvery)
+		err := node.WaitReady(wctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("wait for the cluster: %w", ctx.Err())
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		st := node.Status()
+		logger.Info("still waiting for the cluster", "formed", st.Formed, "members", len(node.Members()), "meta_leader", st.MetaLeader)
+	}
 }
 
 func closeNode(node *cluster.Node, logger *slog.Logger) {
@@ -226,7 +278,7 @@ func startRESP(cfg Config, ln net.Listener, busPort int, node *cluster.Node, log
 	srv := resp.NewServer(resp.Config{
 		MaxBulkBytes: cfg.MaxBulkBytes, MaxClients: cfg.MaxClients, Port: listenPort(ln),
 		RunID: runID(), NodeID: cfg.NodeID, ServerVersion: version,
-		ClusterEnabled: true, AdvertiseAddr: cfg.Advertise, BusPort: busPort,
+		ClusterEnabled: true, AdvertiseAddr: cfg.Advertise, BusPort: busPort, Proxy: cfg.Proxy,
 	}, backend{node: node}, logger)
 	done := make(chan error, 1)
 	go func() {
@@ -258,48 +310,6 @@ func stopRESP(srv *resp.Server, done <-chan error, logger *slog.Logger) {
 	}
 }
 
-// startGossip starts membership (discovery only: it changes no Raft group)
-// and joins the --join seeds in the background, retrying until one answers.
-// The returned function leaves the pool and closes the gossip port.
-func startGossip(ctx context.Context, cfg Config, lns *listeners, live *liveNode, logger *slog.Logger) (func(), error) {
-	logger = logger.With("component", "membership")
-	ms, err := cluster.StartMembership(ctx, cluster.MembershipConfig{
-		NodeID: cfg.NodeID, BindAddr: cfg.GossipAddr, RESPAddr: cfg.Advertise,
-		RaftAddr: withPort(cfg.RaftAddr, lns.raft), HTTPAddr: withPort(cfg.HTTPAddr, lns.http),
-		OnEvent: func(ev cluster.MemberEvent) {
-			logger.Info("member "+ev.Kind.String(), "member", ev.Member.ID, "gossip_addr", ev.Member.GossipAddr,
-				"resp_addr", ev.Member.RESPAddr, "raft_addr", ev.Member.RaftAddr, "members", memberIDs(live.Members()))
-		},
-	}, logger)
-	if err != nil {
-		return nil, fmt.Errorf("start membership: %w", err)
-	}
-	live.members.Store(ms)
-	logger.Info("gossip started", "gossip_addr", ms.GossipAddr(), "join", cfg.Join)
-	joinCtx, cancel := context.WithCancel(ctx)
-	joined := make(chan struct{})
-	go func() {
-		defer close(joined)
-		if err := ms.Join(joinCtx, cfg.Join); err != nil {
-			if joinCtx.Err() == nil {
-				logger.Error("join", "err", err)
-			}
-			return
-		}
-		logger.Info("members", "members", memberIDs(ms.Members()))
-	}()
-	return func() {
-		cancel()
-		<-joined
-		if err := ms.Leave(shutdownTimeout); err != nil {
-			logger.Warn("leave", "err", err)
-		}
-		if err := ms.Shutdown(); err != nil {
-			logger.Warn("shutdown", "err", err)
-		}
-	}, nil
-}
-
 // withPort is addr with the port ln actually listens on (addr may ask for
 // port 0).
 func withPort(addr string, ln net.Listener) string {
@@ -308,14 +318,6 @@ func withPort(addr string, ln net.Listener) string {
 		return addr
 	}
 	return net.JoinHostPort(host, strconv.Itoa(listenPort(ln)))
-}
-
-func memberIDs(ms []cluster.Member) []string {
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.ID
-	}
-	return ids
 }
 
 // runID is 40 random hex characters, as Redis's run_id.
