@@ -346,7 +346,7 @@ func (n *Node) routeErr(i int) error {
 	}
 	leader := ""
 	if sh := n.local(i); sh != nil {
-		leader = sh.LeaderID()
+		leader = n.awaitLeader(sh)
 	} else if i < len(st.Groups) {
 		leader = st.Groups[i].Leader
 	}
@@ -358,6 +358,28 @@ func (n *Node) routeErr(i int) error {
 		return fmt.Errorf("shard %d: leader %s has no known address: %w", i, leader, ErrNoLeader)
 	}
 	return &NotLeaderError{Shard: i, LeaderID: leader, Addr: info.RESPAddr}
+}
+
+// leaderWait bounds how long a redirect waits for a shard's new leader to
+// become known: a leadership transfer completes in a few milliseconds, and
+// a MOVED sends the client straight there, where a TRYAGAIN would make it
+// back off and retry.
+const leaderWait = 500 * time.Millisecond
+
+// awaitLeader is the ID of the leader sh's replica knows, waiting up to
+// leaderWait while it knows none.
+func (n *Node) awaitLeader(sh *Shard) string {
+	deadline := time.Now().Add(leaderWait)
+	for {
+		if id := sh.LeaderID(); id != "" || time.Now().After(deadline) {
+			return id
+		}
+		select {
+		case <-n.stop:
+			return ""
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // served turns an error from a shard this node was leading into the

@@ -369,9 +369,15 @@ func checkAcked(t *testing.T, cc *redis.ClusterClient, acked *ackLog) {
 // raw reply line (enough for error replies).
 func rawCommand(t *testing.T, addr string, args ...string) string {
 	t.Helper()
+	return rawCommandTimeout(addr, 5*time.Second, args...)
+}
+
+// rawCommandTimeout is rawCommand with a read deadline; an I/O error is
+// returned as "io: <error>".
+func rawCommandTimeout(addr string, timeout time.Duration, args ...string) string {
 	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
+		return "io: " + err.Error()
 	}
 	defer conn.Close()
 	var b strings.Builder
@@ -379,14 +385,14 @@ func rawCommand(t *testing.T, addr string, args ...string) string {
 	for _, a := range args {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = conn.SetDeadline(time.Now().Add(timeout))
 	if _, err := conn.Write([]byte(b.String())); err != nil {
-		t.Fatalf("write to %s: %v", addr, err)
+		return "io: " + err.Error()
 	}
 	buf := make([]byte, 4096)
 	n, err := conn.Read(buf)
 	if err != nil {
-		t.Fatalf("read from %s: %v", addr, err)
+		return "io: " + err.Error()
 	}
 	line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
 	return line

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestClusterScale grows a 3-node cluster to 5 while clients write: the
@@ -41,6 +45,20 @@ func TestClusterScale(t *testing.T) {
 	}
 	t.Logf("scaled out to 5 nodes; %d writes acknowledged so far", acked.total())
 
+	// A client blocked on a shard n5 leads gets redirected when the drain
+	// hands that leadership away.
+	key := ""
+	for i := 0; key == ""; i++ {
+		if k := fmt.Sprintf("blocked-%d", i); c.leaderOf(k).id == "n5" {
+			key = k
+		}
+	}
+	blocked := make(chan string, 1)
+	go func() {
+		blocked <- rawCommandTimeout(c.node("n5").cfg.Addr, 60*time.Second, "XREAD", "BLOCK", "0", "STREAMS", key, "$")
+	}()
+	time.Sleep(200 * time.Millisecond)
+
 	for _, id := range []string{"n5", "n4"} {
 		if got := rawCommand(t, c.node("n1").cfg.Addr, "CLUSTER", "FORGET", id); got != "+OK" {
 			t.Fatalf("CLUSTER FORGET %s = %q", id, got)
@@ -53,6 +71,12 @@ func TestClusterScale(t *testing.T) {
 			}
 			return ""
 		})
+		if id == "n5" {
+			got := <-blocked
+			if !strings.HasPrefix(got, "-MOVED "+strconv.Itoa(keySlot([]byte(key)))+" ") {
+				t.Errorf("client blocked on n5 got %q; want a MOVED for slot %d", got, keySlot([]byte(key)))
+			}
+		}
 		c.stop(c.node(id))
 	}
 	c.waitUntil("scale-in to 3 nodes", func() string { return c.settled(3) })
@@ -60,4 +84,26 @@ func TestClusterScale(t *testing.T) {
 	wg.Wait()
 	checkAcked(t, cc, &acked)
 	t.Logf("%d writes acknowledged across scale-out and scale-in", acked.total())
+}
+
+// TestClusterDeadNode: a node that stays unreachable longer than
+// --dead-node-timeout is drained: its replicas move to the live nodes and
+// it is removed from the cluster, without anyone calling CLUSTER FORGET.
+func TestClusterDeadNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	c := newTestCluster(t, 4, 4)
+	for _, nd := range c.nodes {
+		nd.cfg.DeadNodeTimeout = 2 * time.Second
+	}
+	c.startAll()
+	c.waitUntil("formation", func() string { return c.settled(4) })
+	c.kill(c.node("n4"))
+	c.waitUntil("dead node replaced", func() string { return c.settled(3) })
+	for _, n := range c.node("n1").srv.node.Status().Nodes {
+		if n.ID == "n4" {
+			t.Fatalf("n4 still registered: %+v", n)
+		}
+	}
 }
