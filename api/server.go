@@ -1,9 +1,11 @@
 // Package api is streamraft's HTTP side: liveness and readiness probes and a
-// JSON status page. Prometheus metrics and admin actions come later.
+// JSON status page, and the drain action. Prometheus metrics come later.
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -28,6 +30,12 @@ type MemberLister interface {
 	Members() []cluster.Member
 }
 
+// Forgetter is implemented by a Node that can drain a node out of the
+// cluster (*cluster.Node): POST /nodes/{id}/forget.
+type Forgetter interface {
+	Forget(ctx context.Context, id string) error
+}
+
 // statusDoc is /status's JSON: the node's status and, when membership
 // runs, the members it sees.
 type statusDoc struct {
@@ -44,6 +52,9 @@ type statusDoc struct {
 //	              applied index, last snapshot; "members" (ID, addresses,
 //	              liveness) when the node is a MemberLister running
 //	              membership
+//	POST /nodes/{id}/forget  drain node id out of the cluster (as CLUSTER
+//	              FORGET): 202 "draining", 404 for an unknown node, 409
+//	              when it cannot be drained
 func NewServer(node Node, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
@@ -53,6 +64,7 @@ func NewServer(node Node, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.status)
+	mux.HandleFunc("POST /nodes/{id}/forget", s.forget)
 	return mux
 }
 
@@ -90,6 +102,24 @@ func (s *server) status(w http.ResponseWriter, _ *http.Request) {
 	}
 	if err := enc.Encode(doc); err != nil {
 		s.logger.Debug("write /status", "err", err)
+	}
+}
+
+func (s *server) forget(w http.ResponseWriter, r *http.Request) {
+	f, ok := s.node.(Forgetter)
+	if !ok {
+		writeText(w, http.StatusNotImplemented, "this node cannot drain nodes\n")
+		return
+	}
+	id := r.PathValue("id")
+	switch err := f.Forget(r.Context(), id); {
+	case err == nil:
+		s.logger.Info("drain requested over HTTP", "node", id)
+		writeText(w, http.StatusAccepted, "draining "+id+"\n")
+	case errors.Is(err, cluster.ErrUnknownNode):
+		writeText(w, http.StatusNotFound, err.Error()+"\n")
+	default:
+		writeText(w, http.StatusConflict, err.Error()+"\n")
 	}
 }
 

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -120,5 +123,50 @@ func TestStatusMembers(t *testing.T) {
 				t.Errorf("members = %+v; want %+v", got.Members, tc.want)
 			}
 		})
+	}
+}
+
+// forgetNode is a fixedNode that drains: "n2" drains, "last" cannot be
+// drained, anything else is unknown.
+type forgetNode struct {
+	fixedNode
+	asked *[]string
+}
+
+func (n forgetNode) Forget(_ context.Context, id string) error {
+	*n.asked = append(*n.asked, id)
+	switch id {
+	case "n2":
+		return nil
+	case "last":
+		return errors.New("cluster: cannot drain last: it is the last node holding replicas")
+	}
+	return fmt.Errorf("%w: %s", cluster.ErrUnknownNode, id)
+}
+
+func TestForget(t *testing.T) {
+	var asked []string
+	node := forgetNode{fixedNode{ready: true}, &asked}
+	for _, tc := range []struct {
+		node     Node
+		method   string
+		id       string
+		wantCode int
+		wantBody string
+	}{
+		{node, http.MethodPost, "n2", http.StatusAccepted, "draining n2\n"},
+		{node, http.MethodPost, "last", http.StatusConflict, "cannot drain last"},
+		{node, http.MethodPost, "nope", http.StatusNotFound, "unknown node"},
+		{node, http.MethodGet, "n2", http.StatusMethodNotAllowed, ""},
+		{fixedNode{}, http.MethodPost, "n2", http.StatusNotImplemented, "cannot drain"},
+	} {
+		rec := httptest.NewRecorder()
+		NewServer(tc.node, nil).ServeHTTP(rec, httptest.NewRequest(tc.method, "/nodes/"+tc.id+"/forget", nil))
+		if rec.Code != tc.wantCode || !strings.Contains(rec.Body.String(), tc.wantBody) {
+			t.Errorf("%s /nodes/%s/forget = %d %q; want %d containing %q", tc.method, tc.id, rec.Code, rec.Body.String(), tc.wantCode, tc.wantBody)
+		}
+	}
+	if !slices.Equal(asked, []string{"n2", "last", "nope"}) {
+		t.Errorf("Forget called with %v", asked)
 	}
 }

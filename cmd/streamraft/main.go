@@ -187,6 +187,15 @@ func (l *liveNode) Members() []cluster.Member {
 	return nil
 }
 
+// Forget drains node id out of the cluster (POST /nodes/{id}/forget).
+func (l *liveNode) Forget(ctx context.Context, id string) error {
+	n := l.node.Load()
+	if n == nil {
+		return cluster.ErrNotFormed
+	}
+	return n.Forget(ctx, id)
+}
+
 func (l *liveNode) Ready() bool {
 	n := l.node.Load()
 	return n != nil && n.Ready()
