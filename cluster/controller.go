@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -114,18 +115,8 @@ func (n *Node) peers() []NodeInfo {
 			out = append(out, NodeInfo{ID: m.ID, RESPAddr: m.RESPAddr, RaftAddr: m.RaftAddr, HTTPAddr: m.HTTPAddr})
 		}
 	}
-	slices.SortFunc(out, func(a, b NodeInfo) int { return cmpStr(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b NodeInfo) int { return strings.Compare(a.ID, b.ID) })
 	return out
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // alive reports whether gossip sees node id up (always true without

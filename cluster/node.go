@@ -83,12 +83,14 @@ type Node struct {
 	mu     sync.RWMutex
 	shards []*Shard // by shard index; nil where no replica is open here
 
-	kick      chan struct{} // wakes the controller
-	stop      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
-	ctl       controller
+	kick       chan struct{} // wakes the controller
+	stop       chan struct{}
+	ctlDone    chan struct{} // closed when the controller has returned
+	ctlStarted bool          // set by OpenNode before it returns
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
+	closeErr   error
+	ctl        controller
 }
 
 // NotLeaderError says which node leads a shard this node cannot serve.
@@ -133,7 +135,7 @@ func OpenNode(cfg NodeConfig) (_ *Node, err error) {
 	if cfg.RaftAdvertise == "" {
 		cfg.RaftAdvertise = mux.Addr().String()
 	}
-	n := &Node{id: cfg.NodeID, cfg: cfg, logger: logger, mux: mux, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	n := &Node{id: cfg.NodeID, cfg: cfg, logger: logger, mux: mux, kick: make(chan struct{}, 1), stop: make(chan struct{}), ctlDone: make(chan struct{})}
 	n.ctl = newController()
 	defer func() {
 		if err != nil {
@@ -151,9 +153,9 @@ func OpenNode(cfg NodeConfig) (_ *Node, err error) {
 			return nil, fmt.Errorf("open node %s: %w", cfg.NodeID, err)
 		}
 	}
-	n.wg.Add(1)
+	n.ctlStarted = true
 	go func() {
-		defer n.wg.Done()
+		defer close(n.ctlDone)
 		n.runController()
 	}()
 	return n, nil
@@ -524,6 +526,12 @@ func (n *Node) Kill() error { return n.close(false) }
 func (n *Node) close(leave bool) error {
 	n.closeOnce.Do(func() {
 		close(n.stop)
+		if n.ctlStarted {
+			// The controller's current step (at most one Raft change or
+			// RPC) ends first, so it cannot open a replica behind Close's
+			// back.
+			<-n.ctlDone
+		}
 		var errs []error
 		if m := n.members.Load(); m != nil {
 			if leave {

@@ -35,12 +35,7 @@ func clusterForget(c *conn, argv [][]byte) {
 			continue
 		}
 		if err := c.srv.backend.Forget(c.ctx, n.ID); err != nil {
-			msg, closeConn := backendError(err)
-			if closeConn {
-				c.closing = true
-				return
-			}
-			c.replyError(msg)
+			c.result(fsm.Reply{}, err)
 			return
 		}
 		c.w.Simple("OK")

@@ -21,6 +21,7 @@ func TestCluster3(t *testing.T) {
 		t.Skip("cluster test")
 	}
 	c := newTestCluster(t, 3, 8)
+	c.node("n3").cfg.Proxy = true
 	c.startAll()
 	c.waitUntil("formation", func() string { return c.settled(3) })
 
@@ -35,6 +36,12 @@ func TestCluster3(t *testing.T) {
 				}
 				continue
 			}
+			if nd.cfg.Proxy {
+				if strings.HasPrefix(got, "-") {
+					t.Errorf("proxying %s answered %q", nd.id, got)
+				}
+				continue
+			}
 			if want := fmt.Sprintf("-MOVED %d %s", slot, leader.cfg.Advertise); got != want {
 				t.Errorf("follower %s answered %q; want %q", nd.id, got, want)
 			}
@@ -45,6 +52,33 @@ func TestCluster3(t *testing.T) {
 	ctx := context.Background()
 	t.Run("cluster client over 1000 keys", func(t *testing.T) {
 		clusterClientRoundTrip(ctx, t, cc, 1000)
+	})
+
+	t.Run("proxy for a plain client", func(t *testing.T) {
+		plain := redis.NewClient(&redis.Options{Addr: c.node("n3").cfg.Addr})
+		defer plain.Close()
+		for i := range 100 {
+			key := fmt.Sprintf("plain-%d", i)
+			if err := plain.XAdd(ctx, &redis.XAddArgs{Stream: key, ID: "5-5", Values: []string{"i", fmt.Sprint(i)}}).Err(); err != nil {
+				t.Fatalf("XADD %s through the proxy: %v", key, err)
+			}
+			if n, err := cc.XLen(ctx, key).Result(); err != nil || n != 1 {
+				t.Fatalf("XLEN %s from the cluster client = %d, %v", key, n, err)
+			}
+		}
+		// A blocking read forwarded to the leader, woken by a write there.
+		got := make(chan []redis.XStream, 1)
+		go func() {
+			res, _ := plain.XRead(ctx, &redis.XReadArgs{Streams: []string{"plain-wake", "$"}, Block: 10 * time.Second}).Result()
+			got <- res
+		}()
+		time.Sleep(200 * time.Millisecond)
+		if err := cc.XAdd(ctx, &redis.XAddArgs{Stream: "plain-wake", ID: "7-7", Values: []string{"f", "v"}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if res := <-got; len(res) != 1 || len(res[0].Messages) != 1 || res[0].Messages[0].ID != "7-7" {
+			t.Fatalf("blocked XREAD through the proxy got %v", res)
+		}
 	})
 
 	t.Run("leader killed under load", func(t *testing.T) {
