@@ -457,6 +457,26 @@ func (n *Node) WriteShard(ctx context.Context, shard int, req fsm.Request) (fsm.
 	return n.served(shard, r, err)
 }
 
+// Submit is Write without waiting: the returned function waits for the
+// reply. Writes one caller submits one after another are applied in that
+// order (per shard; different shards are independent), which lets a
+// connection put its whole pipeline into the log at once.
+func (n *Node) Submit(ctx context.Context, key []byte, req fsm.Request) (wait func() (fsm.Reply, error)) {
+	i, err := n.shardOfKey(key)
+	if err != nil {
+		return failed(err)
+	}
+	sh, err := n.leading(i)
+	if err != nil {
+		return failed(err)
+	}
+	w := sh.Submit(ctx, req)
+	return func() (fsm.Reply, error) {
+		r, err := w()
+		return n.served(i, r, err)
+	}
+}
+
 // ReadShard runs fn against shard after a read-index barrier.
 func (n *Node) ReadShard(ctx context.Context, shard int, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	sh, err := n.leading(shard)

@@ -106,27 +106,42 @@ func (p *proposer) start() {
 
 // Propose queues req and waits for its reply.
 func (p *proposer) Propose(ctx context.Context, req fsm.Request) (fsm.Reply, error) {
+	return p.Submit(ctx, req)()
+}
+
+// Submit queues req and returns a function that waits for its reply.
+// Requests one goroutine submits one after another are applied in that
+// order (the queue is FIFO and entries are applied in order), so a
+// connection can have its whole pipeline in the log at once.
+func (p *proposer) Submit(ctx context.Context, req fsm.Request) (wait func() (fsm.Reply, error)) {
 	pr := &proposal{ctx: ctx, req: req, size: requestSize(req), done: make(chan result, 1)}
 	select {
 	case p.queue <- pr:
 	case <-ctx.Done():
-		return fsm.Reply{}, ctx.Err()
+		return failed(ctx.Err())
 	case <-p.stop:
-		return fsm.Reply{}, ErrShutdown
+		return failed(ErrShutdown)
 	}
-	select {
-	case r := <-pr.done:
-		return r.reply, r.err
-	case <-ctx.Done():
-		return fsm.Reply{}, ctx.Err()
-	case <-p.exited:
+	return func() (fsm.Reply, error) {
 		select {
 		case r := <-pr.done:
 			return r.reply, r.err
-		default:
-			return fsm.Reply{}, ErrShutdown
+		case <-ctx.Done():
+			return fsm.Reply{}, ctx.Err()
+		case <-p.exited:
+			select {
+			case r := <-pr.done:
+				return r.reply, r.err
+			default:
+				return fsm.Reply{}, ErrShutdown
+			}
 		}
 	}
+}
+
+// failed is a Submit result that answers err.
+func failed(err error) func() (fsm.Reply, error) {
+	return func() (fsm.Reply, error) { return fsm.Reply{}, err }
 }
 
 func (p *proposer) run() {

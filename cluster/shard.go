@@ -443,6 +443,12 @@ func (s *Shard) Write(ctx context.Context, req fsm.Request) (fsm.Reply, error) {
 	return s.prop.Propose(ctx, req)
 }
 
+// Submit proposes req without waiting: wait returns its reply (see
+// proposer.Submit for the ordering).
+func (s *Shard) Submit(ctx context.Context, req fsm.Request) (wait func() (fsm.Reply, error)) {
+	return s.prop.Submit(ctx, req)
+}
+
 // Read runs fn after a read-index barrier.
 func (s *Shard) Read(ctx context.Context, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	if err := s.reads.barrier(ctx); err != nil {

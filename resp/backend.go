@@ -14,6 +14,10 @@ import (
 type Backend interface {
 	// Write proposes req through Raft and returns its reply once applied.
 	Write(ctx context.Context, key []byte, req fsm.Request) (fsm.Reply, error)
+	// Submit is Write without waiting: wait returns the reply. Writes one
+	// connection submits one after another are applied in that order, so
+	// a pipeline of writes goes into the log together.
+	Submit(ctx context.Context, key []byte, req fsm.Request) (wait func() (fsm.Reply, error))
 	// Read runs fn against the shard's state after a read-index barrier, so
 	// the read sees every write acknowledged before it started.
 	Read(ctx context.Context, key []byte, fn func(m *fsm.Machine) fsm.Reply) (fsm.Reply, error)

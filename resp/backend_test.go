@@ -26,6 +26,7 @@ type testBackend struct {
 	writeErr  error    // returned by Write when set
 	forgotten []string // Forget's calls
 	writes    atomic.Int64
+	submits   atomic.Int64  // Submit calls (pipelined writes)
 	gate      chan struct{} // when set, Write waits for it
 	// wall makes each stamp at least the wall clock, for tests of idle
 	// times (the fsm's clock is the stamp; TryRead's is the wall clock).
@@ -65,6 +66,14 @@ func (b *testBackend) ShardOfSlot(slot int) int {
 
 func (b *testBackend) Write(ctx context.Context, key []byte, req fsm.Request) (fsm.Reply, error) {
 	return b.WriteShard(ctx, b.shardOf(key), req)
+}
+
+// Submit applies req at once (in order, like the cluster's proposer) and
+// hands its answer to wait; submits counts the calls.
+func (b *testBackend) Submit(ctx context.Context, key []byte, req fsm.Request) func() (fsm.Reply, error) {
+	b.submits.Add(1)
+	r, err := b.Write(ctx, key, req)
+	return func() (fsm.Reply, error) { return r, err }
 }
 
 func (b *testBackend) WriteShard(ctx context.Context, shard int, req fsm.Request) (fsm.Reply, error) {

@@ -49,6 +49,8 @@ type conn struct {
 	watched []watchedKey
 	// readonly: the client sent READONLY; see readsLocal.
 	readonly bool
+	// pending: pipelined writes proposed and not yet answered (pipeline.go).
+	pending []pendingWrite
 
 	mu      sync.Mutex
 	name    string
@@ -149,13 +151,17 @@ func (c *conn) execLoop() {
 			if !ok {
 				return
 			}
-			if req.err != nil {
+			switch {
+			case req.err != nil:
+				c.drainPending()
 				c.replyError(errProtocol(req.err))
 				c.closing = true
-			} else {
+			case !c.submitPipelined(req.argv):
+				c.drainPending()
 				c.execute(req.argv)
 			}
 			if len(c.reqs) == 0 || c.closing || len(c.w.Buf) > 64*1024 {
+				c.drainPending()
 				c.flush()
 			}
 		case <-c.srv.quit:
@@ -188,6 +194,7 @@ func (c *conn) flush() {
 }
 
 func (c *conn) finish() {
+	c.drainPending()
 	c.flush()
 	c.cancel()
 	close(c.done)

@@ -83,6 +83,11 @@ func (b *movedBackend) Write(ctx context.Context, key []byte, req fsm.Request) (
 	return b.testBackend.Write(ctx, key, req)
 }
 
+func (b *movedBackend) Submit(ctx context.Context, key []byte, req fsm.Request) func() (fsm.Reply, error) {
+	r, err := b.Write(ctx, key, req)
+	return func() (fsm.Reply, error) { return r, err }
+}
+
 func (b *movedBackend) Read(ctx context.Context, key []byte, fn func(m *fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	if err := b.movedErr(key); err != nil {
 		return fsm.Reply{}, err

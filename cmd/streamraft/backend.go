@@ -22,6 +22,14 @@ func (b backend) Write(ctx context.Context, key []byte, req fsm.Request) (fsm.Re
 	return r, backendErr(err, keySlot(key))
 }
 
+func (b backend) Submit(ctx context.Context, key []byte, req fsm.Request) func() (fsm.Reply, error) {
+	wait := b.node.Submit(ctx, key, req)
+	return func() (fsm.Reply, error) {
+		r, err := wait()
+		return r, backendErr(err, keySlot(key))
+	}
+}
+
 func (b backend) Read(ctx context.Context, key []byte, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	r, err := b.node.Read(ctx, key, fn)
 	return r, backendErr(err, keySlot(key))
