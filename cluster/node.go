@@ -50,6 +50,9 @@ type NodeConfig struct {
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
+	// LogStore is the shards' Raft log store: LogStoreBolt ("" too) or
+	// LogStoreWAL.
+	LogStore string
 
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
@@ -240,7 +243,7 @@ func (n *Node) openShard(i int) error {
 	}
 	cfg := n.cfg
 	sh, err := OpenShard(ShardConfig{
-		ID: id, NodeID: cfg.NodeID, Dir: n.shardDir(i), Layer: layer, Join: true,
+		ID: id, NodeID: cfg.NodeID, Dir: n.shardDir(i), Layer: layer, Join: true, LogStore: cfg.LogStore,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
 		TrailingLogs:     cfg.TrailingLogs,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,

@@ -7,14 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 
 	"github.com/streamraft/streamraft/fsm"
 )
@@ -65,6 +62,9 @@ type ShardConfig struct {
 	// or calls Bootstrap when the cluster configuration says it forms the
 	// group. Without Join an empty directory gets a one-voter group.
 	Join bool
+	// LogStore is the Raft log and stable store: LogStoreBolt (default) or
+	// LogStoreWAL.
+	LogStore string
 	// OnLeadership, if set, is called after every leadership change of
 	// this replica (gained or lost).
 	OnLeadership func()
@@ -82,7 +82,7 @@ type Shard struct {
 	fsm       *shardFSM
 	waits     *WaitRegistry
 	r         *raft.Raft
-	store     *raftboltdb.BoltStore
+	store     logStore
 	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
 	prop      *proposer
@@ -128,8 +128,7 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 		}
 	}()
 	hl := newHclog(logger, "")
-	boltOpts := &bbolt.Options{Timeout: boltLockTimeout}
-	if s.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, boltFile), BoltOptions: boltOpts}); err != nil {
+	if s.store, err = openLogStore(cfg.Dir, cfg.LogStore); err != nil {
 		return nil, fmt.Errorf("shard %s: open log store: %w", cfg.ID, err)
 	}
 	if s.snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.Dir, snapshotsKept, hl.Named("snapshot")); err != nil {

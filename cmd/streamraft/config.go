@@ -59,6 +59,8 @@ type Config struct {
 	DeadNodeTimeout time.Duration
 	// Proxy forwards commands for shards led elsewhere instead of MOVED.
 	Proxy bool
+	// LogStore is the shards' Raft log store: bolt or wal.
+	LogStore string
 }
 
 // defaultShards is --shards's default: the 16384 slots in 16 Raft groups,
@@ -107,6 +109,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.IntVar(&c.BootstrapExpect, "bootstrap-expect", 1, "nodes that must see each other (through --join) before the cluster forms; 1: a lone node forms it at once")
 	fs.IntVar(&c.Replicas, "replicas", 3, "Raft voters per shard, capped by the number of nodes (used when the cluster forms)")
 	fs.DurationVar(&c.DeadNodeTimeout, "dead-node-timeout", cluster.DefaultDeadNodeTimeout, "how long a node may be unreachable before its replicas are moved to other nodes")
+	fs.StringVar(&c.LogStore, "log-store", cluster.LogStoreBolt, "the shards' Raft log store: bolt (raft-boltdb) or wal (hashicorp/raft-wal); fixed when a shard's data is created")
 	fs.BoolVar(&c.Proxy, "proxy", false, "forward commands for shards led by another node to it instead of answering -MOVED (for clients without cluster support)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
@@ -212,6 +215,9 @@ func (c Config) Validate() error {
 		bad("--bootstrap-expect %d: must be at least 1", c.BootstrapExpect)
 	case c.BootstrapExpect > 1 && len(c.Join) == 0:
 		bad("--bootstrap-expect %d: needs --join, so the nodes can find each other", c.BootstrapExpect)
+	}
+	if c.LogStore != cluster.LogStoreBolt && c.LogStore != cluster.LogStoreWAL {
+		bad("--log-store %q: want %s or %s", c.LogStore, cluster.LogStoreBolt, cluster.LogStoreWAL)
 	}
 	if c.Replicas < 1 {
 		bad("--replicas %d: must be at least 1", c.Replicas)

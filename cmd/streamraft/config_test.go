@@ -15,7 +15,7 @@ func validConfig() Config {
 		NodeID: "n1", DataDir: "./data", Addr: "127.0.0.1:6379", Advertise: "127.0.0.1:6379",
 		RaftAddr: "127.0.0.1:7379", HTTPAddr: "127.0.0.1:8379", LogLevel: "info",
 		MaxBulkBytes: 512 << 20, MaxClients: 10000, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute,
-		Shards: 16, GossipAddr: "127.0.0.1:7946", BootstrapExpect: 1, Replicas: 3, DeadNodeTimeout: 10 * time.Minute,
+		Shards: 16, GossipAddr: "127.0.0.1:7946", BootstrapExpect: 1, Replicas: 3, DeadNodeTimeout: 10 * time.Minute, LogStore: "bolt",
 	}
 }
 
@@ -57,6 +57,8 @@ func TestValidate(t *testing.T) {
 		{"bootstrap expect 0", func(c *Config) { c.BootstrapExpect = 0 }, "--bootstrap-expect 0: must be at least 1"},
 		{"bootstrap expect 3 without join", func(c *Config) { c.BootstrapExpect = 3 }, "--bootstrap-expect 3: needs --join"},
 		{"replicas 0", func(c *Config) { c.Replicas = 0 }, "--replicas 0: must be at least 1"},
+		{"log store", func(c *Config) { c.LogStore = "rocks" }, `--log-store "rocks": want bolt or wal`},
+		{"wal log store", func(c *Config) { c.LogStore = "wal" }, ""},
 		{"dead node timeout 0", func(c *Config) { c.DeadNodeTimeout = 0 }, "--dead-node-timeout 0s: must be positive"},
 		{"raft advertise without port", func(c *Config) { c.RaftAdvertise = "node-1" }, "--raft-advertise \"node-1\""},
 	}

@@ -237,7 +237,7 @@ func startNode(cfg Config, lns *listeners, logger *slog.Logger) (*cluster.Node, 
 		GossipAddr: cfg.GossipAddr, GossipAdvertise: cfg.GossipAdvertise, Join: cfg.Join,
 		BootstrapExpect: cfg.BootstrapExpect, DeadNodeTimeout: cfg.DeadNodeTimeout,
 		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
-		Logger: logger,
+		LogStore: cfg.LogStore, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open node: %w", err)
