@@ -1,6 +1,8 @@
 // Package cluster runs streamraft's Raft groups: shards that replicate the
-// fsm, the write path with group commit, read-index reads and the wait
-// registry that wakes blocked readers.
+// fsm (the write path with group commit, read-index reads, the wait
+// registry that wakes blocked readers), the meta group that replicates the
+// cluster configuration, membership, and the controller that forms the
+// cluster and moves replicas and leaderships. See DESIGN.md.
 package cluster
 
 import "errors"
