@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 )
 
 // metaGroupName is the meta group's name on the Raft port's mux.
@@ -30,7 +28,7 @@ type metaGroup struct {
 	logger    *slog.Logger
 	r         *raft.Raft
 	fsm       *metaFSM
-	store     *raftboltdb.BoltStore
+	store     logStore
 	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
 	conf      *raft.Config
@@ -52,7 +50,7 @@ func openMetaGroup(cfg NodeConfig, layer raft.StreamLayer, changed chan<- struct
 		}
 	}()
 	hl := newHclog(g.logger, "")
-	if g.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, boltFile), BoltOptions: &bbolt.Options{Timeout: boltLockTimeout}}); err != nil {
+	if g.store, err = openLogStore(dir, LogStoreBolt); err != nil {
 		return nil, fmt.Errorf("meta group: open log store: %w", err)
 	}
 	if g.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, snapshotsKept, hl.Named("snapshot")); err != nil {
@@ -82,27 +80,15 @@ func (g *metaGroup) bootstrap(servers []raft.Server) error {
 	if err := g.r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
 		return fmt.Errorf("meta group: bootstrap: %w", err)
 	}
-	if len(servers) == 1 && g.conf.HeartbeatTimeout > g.conf.LeaderLeaseTimeout {
-		// A lone voter elects itself at once (see Shard.electNow).
-		rc := reloadable(g.conf)
-		rc.HeartbeatTimeout, rc.ElectionTimeout = g.conf.LeaderLeaseTimeout, min(g.conf.ElectionTimeout, g.conf.LeaderLeaseTimeout)
-		if err := g.r.ReloadConfig(rc); err != nil {
-			g.logger.Warn("lone voter: keep the configured election timeouts", "err", err)
-		}
+	if len(servers) == 1 {
+		electAtOnce(g.r, g.conf, g.logger)
 	}
 	return nil
 }
 
 // restoreTimeouts puts the configured election timeouts back once the meta
 // group has more than one voter.
-func (g *metaGroup) restoreTimeouts() {
-	if g.r.ReloadableConfig().HeartbeatTimeout == g.conf.HeartbeatTimeout {
-		return
-	}
-	if err := g.r.ReloadConfig(reloadable(g.conf)); err != nil {
-		g.logger.Warn("restore the configured election timeouts", "err", err)
-	}
-}
+func (g *metaGroup) restoreTimeouts() { restoreTimeouts(g.r, g.conf, g.logger) }
 
 // isLeader reports whether this node leads the meta group.
 func (g *metaGroup) isLeader() bool { return g.r.State() == raft.Leader }

@@ -98,10 +98,9 @@ type Shard struct {
 
 	conf *raft.Config
 
-	mu        sync.Mutex
-	epoch     uint64 // bumped on every leadership change
-	ready     bool   // leader, and this term's barrier applied
-	shortened bool   // electNow lowered the timeouts
+	mu    sync.Mutex
+	epoch uint64 // bumped on every leadership change
+	ready bool   // leader, and this term's barrier applied
 }
 
 // OpenShard opens (or creates) the shard's stores under cfg.Dir, joins the
@@ -202,36 +201,37 @@ func (s *Shard) checkVoter(id raft.ServerID, join bool) (lone bool, err error) {
 // Lowering the heartbeat timeout through ReloadConfig wakes the follower
 // loop, which finds no contact ever made and starts the election. The
 // lowered value is the leader lease (Raft requires lease <= heartbeat);
-// the multi-node cluster restores the configured one when a voter joins.
-func (s *Shard) electNow() {
-	conf := s.conf
+// the group's leader restores the configured one once a voter joins.
+func (s *Shard) electNow() { electAtOnce(s.r, s.conf, s.logger) }
+
+// restoreTimeouts undoes electNow once the group has other voters: with
+// peers, a follower must wait the configured heartbeat timeout before it
+// campaigns, or it would disrupt a healthy leader.
+func (s *Shard) restoreTimeouts() { restoreTimeouts(s.r, s.conf, s.logger) }
+
+// electAtOnce lowers a lone voter's heartbeat timeout to its leader lease
+// (Raft requires lease <= heartbeat), which wakes the follower loop: it has
+// never heard from a leader, so it elects itself at once. Shards and the
+// meta group share it.
+func electAtOnce(r *raft.Raft, conf *raft.Config, logger *slog.Logger) {
 	if conf.HeartbeatTimeout <= conf.LeaderLeaseTimeout {
 		return
 	}
 	rc := reloadable(conf)
 	rc.HeartbeatTimeout, rc.ElectionTimeout = conf.LeaderLeaseTimeout, min(conf.ElectionTimeout, conf.LeaderLeaseTimeout)
-	if err := s.r.ReloadConfig(rc); err != nil {
-		s.logger.Warn("lone voter: keep the configured election timeouts", "err", err)
-		return
+	if err := r.ReloadConfig(rc); err != nil {
+		logger.Warn("lone voter: keep the configured election timeouts", "err", err)
 	}
-	s.mu.Lock()
-	s.shortened = true
-	s.mu.Unlock()
 }
 
-// restoreTimeouts undoes electNow once the group has other voters: with
-// peers, a follower must wait the configured heartbeat timeout before it
-// campaigns, or it would disrupt a healthy leader.
-func (s *Shard) restoreTimeouts() {
-	s.mu.Lock()
-	short := s.shortened
-	s.shortened = false
-	s.mu.Unlock()
-	if !short {
+// restoreTimeouts puts conf's election timeouts back if electAtOnce
+// lowered them.
+func restoreTimeouts(r *raft.Raft, conf *raft.Config, logger *slog.Logger) {
+	if r.ReloadableConfig().HeartbeatTimeout == conf.HeartbeatTimeout {
 		return
 	}
-	if err := s.r.ReloadConfig(reloadable(s.conf)); err != nil {
-		s.logger.Warn("restore the configured election timeouts", "err", err)
+	if err := r.ReloadConfig(reloadable(conf)); err != nil {
+		logger.Warn("restore the configured election timeouts", "err", err)
 	}
 }
 
