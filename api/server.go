@@ -1,5 +1,6 @@
-// Package api is streamraft's HTTP side: liveness and readiness probes and a
-// JSON status page, and the drain action. Prometheus metrics come later.
+// Package api is streamraft's HTTP side: liveness and readiness probes, a
+// JSON status page, the drain action and Go's profiler. Prometheus metrics
+// come later.
 package api
 
 import (
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/streamraft/streamraft/cluster"
@@ -55,6 +57,8 @@ type statusDoc struct {
 //	POST /nodes/{id}/forget  drain node id out of the cluster (as CLUSTER
 //	              FORGET): 202 "draining", 404 for an unknown node, 409
 //	              when it cannot be drained
+//	GET /debug/pprof/...  Go's profiler (CPU, heap, goroutines, trace), for
+//	              measuring where time goes under load
 func NewServer(node Node, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
@@ -65,6 +69,11 @@ func NewServer(node Node, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status", s.status)
 	mux.HandleFunc("POST /nodes/{id}/forget", s.forget)
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	return mux
 }
 

@@ -42,6 +42,7 @@ func TestEndpoints(t *testing.T) {
 		{"ready", true, "GET", "/readyz", 200, "ready\n"},
 		{"not ready", false, "GET", "/readyz", 503, "not ready\nshard 1 (slots 8192-16383): Candidate, not ready\n"},
 		{"status", true, "GET", "/status", 200, `"applied_index": 42`},
+		{"pprof index", true, "GET", "/debug/pprof/", 200, "goroutine"},
 		{"post refused", true, "POST", "/healthz", 405, ""},
 		{"unknown path", true, "GET", "/nope", 404, ""},
 	}
