@@ -29,6 +29,10 @@ const (
 	// queueLen is how many requests may wait for the proposer before
 	// callers block (backpressure).
 	queueLen = 8192
+	// maxLinger bounds how long a batch waits for the callers the previous
+	// entry just answered to send their next request (see linger); it is
+	// also never more than half the recent commit latency.
+	maxLinger = 5 * time.Millisecond
 )
 
 // proposal is one caller's request waiting for its reply.
@@ -46,8 +50,9 @@ type result struct {
 
 // flight is an entry handed to Raft, and who waits for its replies.
 type flight struct {
-	f     raft.ApplyFuture
-	batch []*proposal
+	f       raft.ApplyFuture
+	batch   []*proposal
+	started time.Time
 }
 
 // proposer is the one goroutine per shard that owns proposing. Callers
@@ -70,6 +75,17 @@ type proposer struct {
 	inflight chan struct{}   // semaphore of maxInFlight slots
 	flights  chan flight
 	stamp    int64 // last stamp proposed; stamps never go backwards
+
+	// expect is how many requests the next batch may wait for: those the
+	// last entry answered (their callers are likely to send again at
+	// once) plus those already queued when it was answered. Set by the
+	// responder before it frees the in-flight slot.
+	expect atomic.Int64
+	// commitNanos is a moving average of an entry's propose-to-apply time.
+	commitNanos atomic.Int64
+	// replicated is set while the group has other voters; only then does
+	// a batch linger.
+	replicated atomic.Bool
 
 	entries  atomic.Uint64 // entries proposed
 	requests atomic.Uint64 // requests proposed
@@ -162,8 +178,12 @@ func (p *proposer) run() {
 			first.done <- result{err: ErrShutdown}
 			return
 		}
-		var batch []*proposal
-		batch, carry = p.drain(first)
+		var b batcher
+		carry = p.drain(&b, first)
+		if carry == nil {
+			carry = p.linger(&b)
+		}
+		batch := b.reqs
 		if len(batch) == 0 {
 			<-p.inflight
 			continue
@@ -172,32 +192,89 @@ func (p *proposer) run() {
 	}
 }
 
-// drain takes first and whatever else is queued, up to the batch limits,
-// skipping callers that already gave up. A request that would overflow the
-// byte cap is returned as carry, to lead the next batch.
-func (p *proposer) drain(first *proposal) (batch []*proposal, carry *proposal) {
-	bytes := 0
-	take := func(pr *proposal) {
-		if pr.ctx.Err() != nil {
-			pr.done <- result{err: pr.ctx.Err()}
-			return
-		}
-		batch = append(batch, pr)
-		bytes += pr.size
+// batcher collects the requests of the next entry.
+type batcher struct {
+	reqs  []*proposal
+	bytes int
+}
+
+// add takes pr into the batch, or answers it at once if its caller already
+// gave up. It reports false, taking nothing, when pr would overflow the
+// byte cap of a non-empty batch: pr then leads the next one.
+func (b *batcher) add(pr *proposal) bool {
+	if len(b.reqs) > 0 && b.bytes+pr.size > maxBatchBytes {
+		return false
 	}
-	take(first)
-	for len(batch) < maxBatchReqs {
+	if pr.ctx.Err() != nil {
+		pr.done <- result{err: pr.ctx.Err()}
+		return true
+	}
+	b.reqs = append(b.reqs, pr)
+	b.bytes += pr.size
+	return true
+}
+
+// full reports whether the batch reached its request cap.
+func (b *batcher) full() bool { return len(b.reqs) >= maxBatchReqs }
+
+// drain takes first and whatever else is queued, up to the batch limits.
+// A request that would overflow the byte cap is returned as carry.
+func (p *proposer) drain(b *batcher, first *proposal) (carry *proposal) {
+	b.add(first)
+	for !b.full() {
 		select {
 		case pr := <-p.queue:
-			if len(batch) > 0 && bytes+pr.size > maxBatchBytes {
-				return batch, pr
+			if !b.add(pr) {
+				return pr
 			}
-			take(pr)
 		default:
-			return batch, nil
+			return nil
 		}
 	}
-	return batch, nil
+	return nil
+}
+
+// linger waits, briefly, for the callers the previous entry answered.
+//
+// With one entry in flight, callers fall into two groups that take turns:
+// while entry k commits, the callers k-1 answered queue up for k+1, and the
+// callers k answers arrive a moment after k+1 was cut, so each waits a
+// whole extra commit. Waiting for them (a reply and the next request: a
+// millisecond or two under load on 2 cores) puts everybody in one entry:
+// about twice the requests per fsync and per replication round. The wait
+// ends as soon as the expected count is queued, so a lone client, which
+// expects only itself, never waits; and it is bounded by maxLinger and the
+// recent commit time.
+//
+// Only a replicated group lingers: there an entry also costs every follower
+// a round of work, and a 3-node cluster on 2 cores took 29% more XADDs/s
+// with it (raft-boltdb; 13% with raft-wal). A lone voter's entry costs one
+// local fsync, which overlaps better with the replies of the entry before:
+// lingering there cost 8-12% (README, Performance).
+func (p *proposer) linger(b *batcher) (carry *proposal) {
+	want := int(p.expect.Load())
+	if !p.replicated.Load() || len(b.reqs) >= want || b.full() {
+		return nil
+	}
+	wait := min(maxLinger, time.Duration(p.commitNanos.Load()))
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for len(b.reqs) < want && !b.full() {
+		select {
+		case pr := <-p.queue:
+			if !b.add(pr) {
+				return pr
+			}
+		case <-t.C:
+			return nil
+		case <-p.stop:
+			return nil
+		}
+	}
+	return nil
 }
 
 func (p *proposer) propose(batch []*proposal) {
@@ -216,7 +293,7 @@ func (p *proposer) propose(batch []*proposal) {
 	data := e.AppendEncode(make([]byte, 0, size))
 	p.entries.Add(1)
 	p.requests.Add(uint64(len(batch)))
-	p.flights <- flight{f: p.r.Apply(data, 0), batch: batch}
+	p.flights <- flight{f: p.r.Apply(data, 0), batch: batch, started: time.Now()}
 }
 
 // respond waits for each flight in order and answers its callers.
@@ -233,8 +310,20 @@ func (p *proposer) respond() {
 				pr.done <- result{reply: replies[i]}
 			}
 		}
+		p.observe(fl)
 		<-p.inflight
 	}
+}
+
+// observe records what the next batch's linger needs: how many callers fl
+// answered (plus those queued meanwhile) and how long it took to commit.
+func (p *proposer) observe(fl flight) {
+	p.expect.Store(int64(len(fl.batch) + len(p.queue)))
+	took := int64(time.Since(fl.started))
+	if avg := p.commitNanos.Load(); avg > 0 {
+		took = avg + (took-avg)/8
+	}
+	p.commitNanos.Store(took)
 }
 
 // await waits for f, or returns raft.ErrRaftShutdown once raftDown closed

@@ -265,7 +265,9 @@ func TestCancelledWhileQueued(t *testing.T) {
 	p.queue <- gone
 	p.queue <- also
 	cancel()
-	batch, carry := p.drain(live)
+	var b batcher
+	carry := p.drain(&b, live)
+	batch := b.reqs
 	if len(batch) != 2 || batch[0] != live || batch[1] != also || carry != nil {
 		t.Fatalf("drain = %d requests (carry %v); want [live also]", len(batch), carry)
 	}
@@ -289,10 +291,102 @@ func TestBatchByteCap(t *testing.T) {
 	first, second, third := mk(), mk(), mk()
 	p.queue <- second
 	p.queue <- third
-	batch, carry := p.drain(first)
+	var b batcher
+	carry := p.drain(&b, first)
+	batch := b.reqs
 	if len(batch) != 1 || carry != second {
 		t.Errorf("drain of three half-cap requests = %d in batch, carry second %v; want 1 and true", len(batch), carry == second)
 	}
+}
+
+// TestLinger: a batch waits for as many requests as the previous entry
+// answered, and no longer; a lone caller never waits.
+func TestLinger(t *testing.T) {
+	mk := func(key string) *proposal {
+		return &proposal{ctx: context.Background(), req: cmd("XADD", key, "*", "f", "v"), done: make(chan result, 1)}
+	}
+	newP := func(expect int64) *proposer {
+		p := newProposer(nil, make(chan struct{}), make(chan struct{}), testLogger())
+		p.expect.Store(expect)
+		p.commitNanos.Store(int64(time.Hour)) // the wait is bounded by maxLinger only
+		p.replicated.Store(true)
+		return p
+	}
+
+	// noWait checks that linger returns at once: a request queued after
+	// the drain is left for the next batch (a linger that waited would
+	// take it).
+	noWait := func(t *testing.T, p *proposer) {
+		t.Helper()
+		var b batcher
+		p.drain(&b, mk("a"))
+		p.queue <- mk("b")
+		if carry := p.linger(&b); carry != nil || len(b.reqs) != 1 || len(p.queue) != 1 {
+			t.Fatalf("linger = %d requests, carry %v, %d left queued; want 1, nil, 1", len(b.reqs), carry, len(p.queue))
+		}
+	}
+
+	t.Run("lone caller", func(t *testing.T) { noWait(t, newP(1)) })
+
+	t.Run("answered callers come back", func(t *testing.T) {
+		p := newP(3)
+		var b batcher
+		p.drain(&b, mk("a"))
+		go func() {
+			p.queue <- mk("b")
+			p.queue <- mk("c")
+		}()
+		p.linger(&b)
+		if len(b.reqs) != 3 {
+			t.Fatalf("linger took %d requests; want the 3 expected", len(b.reqs))
+		}
+	})
+
+	t.Run("stops at the expected count", func(t *testing.T) {
+		p := newP(2)
+		var b batcher
+		p.drain(&b, mk("a"))
+		p.queue <- mk("b")
+		p.linger(&b)
+		p.queue <- mk("c") // arrives after the batch is complete
+		if len(b.reqs) != 2 {
+			t.Fatalf("linger took %d requests; want 2", len(b.reqs))
+		}
+		if len(p.queue) != 1 {
+			t.Fatalf("queue holds %d; want the late request left queued", len(p.queue))
+		}
+	})
+
+	t.Run("nobody comes back", func(t *testing.T) {
+		p := newP(50)
+		var b batcher
+		p.drain(&b, mk("a"))
+		done := make(chan struct{})
+		go func() {
+			p.linger(&b)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(opTimeout):
+			t.Fatalf("linger still waiting after %v for callers that never came", opTimeout)
+		}
+		if len(b.reqs) != 1 {
+			t.Fatalf("linger = %d requests; want 1", len(b.reqs))
+		}
+	})
+
+	t.Run("lone voter", func(t *testing.T) {
+		p := newP(50)
+		p.replicated.Store(false)
+		noWait(t, p)
+	})
+
+	t.Run("no commit time yet", func(t *testing.T) {
+		p := newP(50)
+		p.commitNanos.Store(0)
+		noWait(t, p)
+	})
 }
 
 func TestClosedShard(t *testing.T) {
