@@ -31,7 +31,7 @@ const (
 	queueLen = 8192
 	// maxLinger bounds how long a batch waits for the callers the previous
 	// entry just answered to send their next request (see linger); it is
-	// also never more than half the recent commit latency.
+	// also never more than the recent commit time.
 	maxLinger = 5 * time.Millisecond
 )
 
