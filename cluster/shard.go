@@ -482,6 +482,13 @@ type ShardStatus struct {
 	RaftApplied       uint64 `json:"raft_applied_index"`
 	LastSnapshotIndex uint64 `json:"last_snapshot_index"`
 	LastSnapshotTerm  uint64 `json:"last_snapshot_term"`
+	// Group commit, counted while this node led the shard (since start):
+	// log entries proposed, the commands they carried (their ratio is the
+	// average batch), and the moving average of an entry's time from
+	// proposal to apply.
+	ProposedEntries  uint64  `json:"proposed_entries"`
+	ProposedRequests uint64  `json:"proposed_requests"`
+	CommitMillis     float64 `json:"commit_ms"`
 }
 
 // Status returns the shard's current state.
@@ -491,7 +498,9 @@ func (s *Shard) Status() ShardStatus {
 		ID: s.id, State: s.r.State().String(), Leader: s.r.State() == raft.Leader,
 		Ready: s.Ready(), LeaderID: string(id), LeaderAddr: string(addr),
 		Term: s.r.CurrentTerm(), CommitIndex: s.r.CommitIndex(), AppliedIndex: s.fsm.applied.get(),
-		RaftApplied: s.r.AppliedIndex(),
+		RaftApplied:     s.r.AppliedIndex(),
+		ProposedEntries: s.prop.entries.Load(), ProposedRequests: s.prop.requests.Load(),
+		CommitMillis: float64(s.prop.commitNanos.Load()) / float64(time.Millisecond),
 	}
 	if metas, err := s.snaps.List(); err == nil && len(metas) > 0 {
 		st.LastSnapshotIndex, st.LastSnapshotTerm = metas[0].Index, metas[0].Term

@@ -100,6 +100,10 @@ func TestGroupCommit(t *testing.T) {
 	if reqs != writers*each || entries >= reqs {
 		t.Errorf("proposed %d requests in %d entries; want %d requests in fewer entries", reqs, entries, writers*each)
 	}
+	if st := s.Status(); st.ProposedEntries != entries || st.ProposedRequests != reqs || st.CommitMillis <= 0 {
+		t.Errorf("Status() = %d entries, %d requests, commit %.3f ms; want %d, %d and a positive time",
+			st.ProposedEntries, st.ProposedRequests, st.CommitMillis, entries, reqs)
+	}
 }
 
 // compareIDs orders stream IDs "ms-seq".
