@@ -245,12 +245,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // clients returns a snapshot of the connected clients, ordered by id.
+// A connection already going away (killed, or its client gone: its ctx is
+// canceled) is left out even before its goroutines end, as Redis frees a
+// killed client at once: a second CLIENT KILL of it finds nothing.
 func (s *Server) clients() []*conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
-		out = append(out, c)
+		if c.ctx.Err() == nil {
+			out = append(out, c)
+		}
 	}
 	sortConns(out)
 	return out
