@@ -332,26 +332,30 @@ func TestLinger(t *testing.T) {
 
 	t.Run("lone caller", func(t *testing.T) { noWait(t, newP(1)) })
 
+	// started is a proposer that expects expect requests, and a batch that
+	// drained the one queued so far.
+	started := func(expect int64) (*proposer, *batcher) {
+		p, b := newP(expect), &batcher{}
+		p.drain(b, mk("a"))
+		return p, b
+	}
+
 	t.Run("answered callers come back", func(t *testing.T) {
-		p := newP(3)
-		var b batcher
-		p.drain(&b, mk("a"))
+		p, b := started(3)
 		go func() {
 			p.queue <- mk("b")
 			p.queue <- mk("c")
 		}()
-		p.linger(&b)
+		p.linger(b)
 		if len(b.reqs) != 3 {
 			t.Fatalf("linger took %d requests; want the 3 expected", len(b.reqs))
 		}
 	})
 
 	t.Run("stops at the expected count", func(t *testing.T) {
-		p := newP(2)
-		var b batcher
-		p.drain(&b, mk("a"))
+		p, b := started(2)
 		p.queue <- mk("b")
-		p.linger(&b)
+		p.linger(b)
 		p.queue <- mk("c") // arrives after the batch is complete
 		if len(b.reqs) != 2 {
 			t.Fatalf("linger took %d requests; want 2", len(b.reqs))
@@ -362,12 +366,10 @@ func TestLinger(t *testing.T) {
 	})
 
 	t.Run("nobody comes back", func(t *testing.T) {
-		p := newP(50)
-		var b batcher
-		p.drain(&b, mk("a"))
+		p, b := started(50)
 		done := make(chan struct{})
 		go func() {
-			p.linger(&b)
+			p.linger(b)
 			close(done)
 		}()
 		select {
