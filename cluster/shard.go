@@ -204,6 +204,10 @@ func (s *Shard) checkVoter(id raft.ServerID, join bool) (lone bool, err error) {
 // the group's leader restores the configured one once a voter joins.
 func (s *Shard) electNow() { electAtOnce(s.r, s.conf, s.logger) }
 
+// setReplicated tells the proposer whether the group has other voters
+// (only then does a batch linger; see proposer.linger).
+func (s *Shard) setReplicated(on bool) { s.prop.replicated.Store(on) }
+
 // restoreTimeouts undoes electNow once the group has other voters: with
 // peers, a follower must wait the configured heartbeat timeout before it
 // campaigns, or it would disrupt a healthy leader.
