@@ -493,6 +493,10 @@ type ShardStatus struct {
 	ProposedEntries  uint64  `json:"proposed_entries"`
 	ProposedRequests uint64  `json:"proposed_requests"`
 	CommitMillis     float64 `json:"commit_ms"`
+	// Replicated: the group had other voters when this node's controller
+	// last led it, so a batch may wait for the callers the entry before
+	// answered (see proposer.linger).
+	Replicated bool `json:"replicated"`
 }
 
 // Status returns the shard's current state.
@@ -505,6 +509,7 @@ func (s *Shard) Status() ShardStatus {
 		RaftApplied:     s.r.AppliedIndex(),
 		ProposedEntries: s.prop.entries.Load(), ProposedRequests: s.prop.requests.Load(),
 		CommitMillis: float64(s.prop.commitNanos.Load()) / float64(time.Millisecond),
+		Replicated:   s.prop.replicated.Load(),
 	}
 	if metas, err := s.snaps.List(); err == nil && len(metas) > 0 {
 		st.LastSnapshotIndex, st.LastSnapshotTerm = metas[0].Index, metas[0].Term

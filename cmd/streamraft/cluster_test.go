@@ -25,6 +25,19 @@ func TestCluster3(t *testing.T) {
 	c.startAll()
 	c.waitUntil("formation", func() string { return c.settled(3) })
 
+	// Every shard has three voters, so its leader's batches may wait for
+	// the callers they answered (the controller sets this each round).
+	c.waitUntil("group commit told the shards are replicated", func() string {
+		for _, nd := range c.running() {
+			for _, sh := range nd.srv.node.Status().Shards {
+				if sh.Leader && !sh.Replicated {
+					return fmt.Sprintf("%s: shard %s led here, not marked replicated", nd.id, sh.ID)
+				}
+			}
+		}
+		return ""
+	})
+
 	t.Run("moved from followers", func(t *testing.T) {
 		leader := c.leaderOf("orders")
 		slot := keySlot([]byte("orders"))
