@@ -291,7 +291,6 @@ func (n *Node) leadShard(i int, sh *Shard, st *MetaState) {
 	if len(voters) > 1 {
 		sh.restoreTimeouts()
 	}
-	sh.setReplicated(len(voters) > 1)
 	if term := sh.Term(); !g.Formed || g.Leader != n.id || g.Term != term || !slices.Equal(g.Voters, voters) {
 		ctx, cancel := context.WithTimeout(context.Background(), metaApplyTimeout)
 		err := n.proposeMeta(ctx, metaCmd{Op: metaOpLeader, Shard: i, Node: n.id, Term: term, Voters: voters})

@@ -83,8 +83,8 @@ type proposer struct {
 	expect atomic.Int64
 	// commitNanos is a moving average of an entry's propose-to-apply time.
 	commitNanos atomic.Int64
-	// replicated is set while the group has other voters; only then does
-	// a batch linger.
+	// replicated: the group had other voters when the last entry was
+	// answered (see observe); only then does a batch linger.
 	replicated atomic.Bool
 
 	entries  atomic.Uint64 // entries proposed
@@ -316,9 +316,12 @@ func (p *proposer) respond() {
 }
 
 // observe records what the next batch's linger needs: how many callers fl
-// answered (plus those queued meanwhile) and how long it took to commit.
+// answered (plus those queued meanwhile), how long it took to commit, and
+// whether the group has other voters (Raft keeps its latest configuration
+// in memory, so asking costs a copy of a few servers per entry).
 func (p *proposer) observe(fl flight) {
 	p.expect.Store(int64(len(fl.batch) + len(p.queue)))
+	p.replicated.Store(len(voterIDs(p.r.GetConfiguration().Configuration().Servers)) > 1)
 	took := int64(time.Since(fl.started))
 	if avg := p.commitNanos.Load(); avg > 0 {
 		took = avg + (took-avg)/8

@@ -204,10 +204,6 @@ func (s *Shard) checkVoter(id raft.ServerID, join bool) (lone bool, err error) {
 // the group's leader restores the configured one once a voter joins.
 func (s *Shard) electNow() { electAtOnce(s.r, s.conf, s.logger) }
 
-// setReplicated tells the proposer whether the group has other voters
-// (only then does a batch linger; see proposer.linger).
-func (s *Shard) setReplicated(on bool) { s.prop.replicated.Store(on) }
-
 // restoreTimeouts undoes electNow once the group has other voters: with
 // peers, a follower must wait the configured heartbeat timeout before it
 // campaigns, or it would disrupt a healthy leader.
@@ -493,9 +489,9 @@ type ShardStatus struct {
 	ProposedEntries  uint64  `json:"proposed_entries"`
 	ProposedRequests uint64  `json:"proposed_requests"`
 	CommitMillis     float64 `json:"commit_ms"`
-	// Replicated: the group had other voters when this node's controller
-	// last led it, so a batch may wait for the callers the entry before
-	// answered (see proposer.linger).
+	// Replicated: the group had other voters when this node last
+	// committed an entry as its leader, so a batch may wait for the
+	// callers the entry before answered (see proposer.linger).
 	Replicated bool `json:"replicated"`
 }
 

@@ -25,9 +25,22 @@ func TestCluster3(t *testing.T) {
 	c.startAll()
 	c.waitUntil("formation", func() string { return c.settled(3) })
 
-	// Every shard has three voters, so its leader's batches may wait for
-	// the callers they answered (the controller sets this each round).
-	c.waitUntil("group commit told the shards are replicated", func() string {
+	// Every shard has three voters, so once its leader has committed an
+	// entry, its batches may wait for the callers they answered.
+	probe := c.client()
+	for _, sh := range c.running()[0].srv.node.Status().Shards {
+		for i := 0; ; i++ {
+			key := fmt.Sprintf("probe:%d", i)
+			if slot := keySlot([]byte(key)); slot < sh.SlotLo || slot > sh.SlotHi {
+				continue
+			}
+			if err := probe.XAdd(context.Background(), &redis.XAddArgs{Stream: key, Values: []string{"f", "v"}}).Err(); err != nil {
+				t.Fatalf("XADD %s (shard %s): %v", key, sh.ID, err)
+			}
+			break
+		}
+	}
+	c.waitUntil("group commit sees the shards replicated", func() string {
 		for _, nd := range c.running() {
 			for _, sh := range nd.srv.node.Status().Shards {
 				if sh.Leader && !sh.Replicated {
