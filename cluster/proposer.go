@@ -131,14 +131,27 @@ func (p *proposer) Propose(ctx context.Context, req fsm.Request) (fsm.Reply, err
 // connection can have its whole pipeline in the log at once.
 func (p *proposer) Submit(ctx context.Context, req fsm.Request) (wait func() (fsm.Reply, error)) {
 	pr := &proposal{ctx: ctx, req: req, size: requestSize(req), done: make(chan result, 1)}
+	// The non-blocking attempts first: under load the queue has room and a
+	// pipelined caller's reply is often in already, and a one-case select
+	// costs far less than the three-way one (a tenth of a pipelined
+	// leader's CPU went to selectgo).
 	select {
 	case p.queue <- pr:
-	case <-ctx.Done():
-		return failed(ctx.Err())
-	case <-p.stop:
-		return failed(ErrShutdown)
+	default:
+		select {
+		case p.queue <- pr:
+		case <-ctx.Done():
+			return failed(ctx.Err())
+		case <-p.stop:
+			return failed(ErrShutdown)
+		}
 	}
 	return func() (fsm.Reply, error) {
+		select {
+		case r := <-pr.done:
+			return r.reply, r.err
+		default:
+		}
 		select {
 		case r := <-pr.done:
 			return r.reply, r.err

@@ -19,20 +19,20 @@ var _ resp.Backend = backend{}
 
 func (b backend) Write(ctx context.Context, key []byte, req fsm.Request) (fsm.Reply, error) {
 	r, err := b.node.Write(ctx, key, req)
-	return r, backendErr(err, keySlot(key))
+	return r, keyErr(err, key)
 }
 
 func (b backend) Submit(ctx context.Context, key []byte, req fsm.Request) func() (fsm.Reply, error) {
 	wait := b.node.Submit(ctx, key, req)
 	return func() (fsm.Reply, error) {
 		r, err := wait()
-		return r, backendErr(err, keySlot(key))
+		return r, keyErr(err, key)
 	}
 }
 
 func (b backend) Read(ctx context.Context, key []byte, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	r, err := b.node.Read(ctx, key, fn)
-	return r, backendErr(err, keySlot(key))
+	return r, keyErr(err, key)
 }
 
 func (b backend) Watch(key []byte, keys []string) (<-chan struct{}, func()) {
@@ -51,6 +51,15 @@ func (b backend) WriteShard(ctx context.Context, shard int, req fsm.Request) (fs
 func (b backend) ReadShard(ctx context.Context, shard int, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	r, err := b.node.ReadShard(ctx, shard, fn)
 	return r, backendErr(err, b.firstSlot(shard))
+}
+
+// keyErr is backendErr for a keyed command. The slot is hashed only when
+// there is an error to map: on the write path every request would pay for it.
+func keyErr(err error, key []byte) error {
+	if err == nil {
+		return nil
+	}
+	return backendErr(err, keySlot(key))
 }
 
 // backendErr maps cluster errors to resp's: another node leads the shard
@@ -74,7 +83,7 @@ func backendErr(err error, slot int) error {
 
 func (b backend) ReadLocal(ctx context.Context, key []byte, fn func(*fsm.Machine) fsm.Reply) (fsm.Reply, error) {
 	r, err := b.node.ReadLocal(ctx, key, fn)
-	return r, backendErr(err, keySlot(key))
+	return r, keyErr(err, key)
 }
 
 // Topology is the node's view of the cluster in resp's terms.
