@@ -54,28 +54,33 @@ func openLogStore(dir, kind string) (logStore, error) {
 		if err := os.MkdirAll(walPath, 0o750); err != nil {
 			return nil, err
 		}
+		unlock, err := lockDir(walPath, boltLockTimeout)
+		if err != nil {
+			return nil, err
+		}
 		// raft-wal v0.4.0's Close leaves its bolt meta file open (and
 		// locked): reopening the shard in this process would wait on the
 		// lock forever. Hand it a meta store this code closes.
 		meta := &metadb.BoltMetaDB{}
 		st, err := wal.Open(walPath, wal.WithMetaStore(meta))
 		if err != nil {
-			_ = meta.Close()
-			return nil, err
+			return nil, errors.Join(err, meta.Close(), unlock())
 		}
-		return walStore{WAL: st, meta: meta}, nil
+		return walStore{WAL: st, meta: meta, unlock: unlock}, nil
 	}
 	return nil, fmt.Errorf("unknown log store %q (want %s or %s)", kind, LogStoreBolt, LogStoreWAL)
 }
 
-// walStore closes the WAL and then its meta store.
+// walStore closes the WAL, then its meta store, then releases the
+// directory's lock.
 type walStore struct {
 	*wal.WAL
-	meta *metadb.BoltMetaDB
+	meta   *metadb.BoltMetaDB
+	unlock func() error
 }
 
 func (w walStore) Close() error {
-	return errors.Join(w.WAL.Close(), w.meta.Close())
+	return errors.Join(w.WAL.Close(), w.meta.Close(), w.unlock())
 }
 
 func exists(path string) bool {

@@ -192,17 +192,28 @@ func TestReopenWithOtherNodeID(t *testing.T) {
 }
 
 // TestDataDirInUse: a second shard on a directory in use fails to open
-// instead of hanging on the bolt file's lock.
+// instead of hanging on the log store's lock (raft-wal's meta store has no
+// lock timeout of its own: it hung here), and opens once the first closed.
 func TestDataDirInUse(t *testing.T) {
-	dir := t.TempDir()
-	openShard(t, testShardConfig(dir))
-	start := time.Now()
-	s2, err := OpenShard(testShardConfig(dir))
-	if err == nil {
-		s2.Close()
-		t.Fatalf("second OpenShard on the same dir succeeded; want an error")
-	}
-	if d := time.Since(start); d > 2*boltLockTimeout {
-		t.Errorf("second OpenShard failed after %v; want within %v", d, 2*boltLockTimeout)
+	for _, store := range []string{LogStoreBolt, LogStoreWAL} {
+		t.Run(store, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testShardConfig(dir)
+			cfg.LogStore = store
+			s1 := openShard(t, cfg)
+			start := time.Now()
+			s2, err := OpenShard(cfg)
+			if err == nil {
+				s2.Close()
+				t.Fatalf("second OpenShard on the same dir succeeded; want an error")
+			}
+			if d := time.Since(start); d > 2*boltLockTimeout {
+				t.Errorf("second OpenShard failed after %v; want within %v", d, 2*boltLockTimeout)
+			}
+			if err := s1.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			openShard(t, cfg)
+		})
 	}
 }
