@@ -201,6 +201,10 @@ func TestWorkloadsOnRedis(t *testing.T) {
 			if r.Target.Cluster {
 				t.Errorf("%s: used a cluster client on a standalone redis-server", r.Workload)
 			}
+			// A server this tool did not start: only its own CPU is known.
+			if len(r.CPU) != 1 || r.CPU[0].Process != "streamraft-bench" || r.CPU[0].USPerOp <= 0 {
+				t.Errorf("%s: cpu = %+v; want the load generator's alone, above zero", r.Workload, r.CPU)
+			}
 		}
 		return rep
 	}
@@ -366,6 +370,19 @@ func TestCompare(t *testing.T) {
 	}
 	if !rep.Results[2].Target.Cluster {
 		t.Errorf("streamraft answered CLUSTER INFO, but a standalone client was used")
+	}
+	// The CPU of each server the tool started, then its own.
+	servers := []string{"redis-server-always", "redis-server-everysec", "streamraft-n1"}
+	for i, r := range rep.Results {
+		if len(r.CPU) != 2 || r.CPU[0].Process != servers[i] || r.CPU[1].Process != "streamraft-bench" {
+			t.Errorf("%s: cpu = %+v; want %s then streamraft-bench", r.Target.Label, r.CPU, servers[i])
+			continue
+		}
+		for _, u := range r.CPU {
+			if u.Cores <= 0 || u.USPerOp <= 0 {
+				t.Errorf("%s: %s used %.2f cores, %g us/op; want both above zero", r.Target.Label, u.Process, u.Cores, u.USPerOp)
+			}
+		}
 	}
 	if len(rep.Ratios) != 2 {
 		t.Fatalf("ratios = %+v; want streamraft against each redis", rep.Ratios)

@@ -87,7 +87,7 @@ func compareOne(ctx context.Context, cfg config, label string, start func() (*se
 		return nil, err
 	}
 	defer srv.stop(log)
-	return measureTarget(ctx, cfg, Target{Label: label, Addrs: srv.addrs()}, log, progress)
+	return measureTarget(ctx, cfg, Target{Label: label, Addrs: srv.addrs()}, srv.procs(), log, progress)
 }
 
 // buildStreamraft builds cmd/streamraft into dir.
@@ -118,6 +118,15 @@ func (s *servers) addrs() []string {
 	out := make([]string, len(s.list))
 	for i, p := range s.list {
 		out[i] = p.addr
+	}
+	return out
+}
+
+// procs names the started processes, for their CPU time.
+func (s *servers) procs() []proc {
+	out := make([]proc, len(s.list))
+	for i, p := range s.list {
+		out[i] = proc{name: p.name, pid: p.cmd.Process.Pid}
 	}
 	return out
 }

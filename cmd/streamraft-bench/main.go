@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func runTargets(ctx context.Context, cfg config, log *slog.Logger, progress io.Writer) ([]Result, error) {
 	var results []Result
 	for _, t := range cfg.targets() {
-		res, err := measureTarget(ctx, cfg, t, log, progress)
+		res, err := measureTarget(ctx, cfg, t, nil, log, progress)
 		results = append(results, res...)
 		if err != nil {
 			return results, fmt.Errorf("target %s: %w", t.Label, err)

@@ -37,6 +37,9 @@ type Result struct {
 	Errors    int64   `json:"errors"`
 	FirstErr  string  `json:"first_error,omitempty"`
 	Timeline  []Point `json:"timeline"`
+	// CPU: the load generator's CPU time over the measured window, and each
+	// server process's when this tool started it (--compare).
+	CPU []CPUUse `json:"cpu,omitempty"`
 }
 
 func newResult(s *series, t Target, secs float64) Result {
@@ -107,6 +110,9 @@ func writeOutputs(cfg config, results []Result, stdout io.Writer) error {
 			return fmt.Errorf("write ratios: %w", err)
 		}
 	}
+	if err := writeCPU(stdout, results); err != nil {
+		return fmt.Errorf("write cpu: %w", err)
+	}
 	var errs []error
 	if cfg.jsonOut != "" {
 		errs = append(errs, writeTo(cfg.jsonOut, stdout, func(w io.Writer) error { return writeJSON(w, results, ratios) }))
@@ -146,6 +152,32 @@ func writeTable(w io.Writer, results []Result) error {
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.Workload, r.Target.Label, r.Ops,
 			r.OpsPerSec, sig3(r.P50ms), sig3(r.P90ms), sig3(r.P99ms), sig3(r.P999ms), sig3(r.MaxMs), r.Errors)
+	}
+	return tw.Flush()
+}
+
+// writeCPU prints, per result, the CPU each process used in the measured
+// window: what limits a run on a machine the servers and the load
+// generator share. Nothing is printed when no result has CPU figures.
+func writeCPU(w io.Writer, results []Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	header := false
+	for _, r := range results {
+		if len(r.CPU) == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(tw, "\nworkload\ttarget\tprocess\tcores\tCPU us/op\t")
+			header = true
+		}
+		var total float64
+		for _, u := range r.CPU {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t\n", r.Workload, r.Target.Label, u.Process, u.Cores, sig3(u.USPerOp))
+			total += u.USPerOp
+		}
+		if len(r.CPU) > 1 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t%s\t\n", r.Workload, r.Target.Label, "all", sig3(total))
+		}
 	}
 	return tw.Flush()
 }

@@ -191,6 +191,35 @@ func TestTableHasEveryColumn(t *testing.T) {
 	}
 }
 
+// TestCPUTable: one row per process and a total per result that has CPU
+// figures; nothing at all when none has.
+func TestCPUTable(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeCPU(&b, sampleResults()); err != nil || b.Len() != 0 {
+		t.Fatalf("writeCPU without figures wrote %q (%v); want nothing", b.String(), err)
+	}
+	rs := sampleResults()
+	rs[1].CPU = []CPUUse{{Process: "streamraft-n1", Cores: 0.62, USPerOp: 31.5}, {Process: "streamraft-bench", Cores: 0.4, USPerOp: 20.25}}
+	if err := writeCPU(&b, rs); err != nil {
+		t.Fatalf("writeCPU: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	want := []string{
+		"workload target process cores CPU us/op",
+		"xadd " + rs[1].Target.Label + " streamraft-n1 0.62 31.5",
+		"xadd " + rs[1].Target.Label + " streamraft-bench 0.40 20.3",
+		"xadd " + rs[1].Target.Label + " all 51.8",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("cpu table:\n%s\nwant %d lines", b.String(), len(want))
+	}
+	for i, l := range lines {
+		if got := strings.Join(strings.Fields(l), " "); got != want[i] {
+			t.Errorf("line %d = %q; want %q", i, got, want[i])
+		}
+	}
+}
+
 func TestSig3(t *testing.T) {
 	cases := []struct {
 		in   float64

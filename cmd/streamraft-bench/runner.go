@@ -44,6 +44,9 @@ type runner struct {
 	producing atomic.Int64 // producer goroutines still running
 	done      chan struct{}
 	wg        sync.WaitGroup
+
+	cpu    *cpuSampler              // CPU time of the measured window
+	cpuUse func(ops int64) []CPUUse // set when measuring ends
 }
 
 // seriesNames are the series a workload reports: the consumer side (if
@@ -62,7 +65,9 @@ func seriesNames(cfg config) (consume, produce string) {
 }
 
 // measureTarget connects to t, prepares the keys and runs the workload.
-func measureTarget(ctx context.Context, cfg config, t Target, log *slog.Logger, progress io.Writer) ([]Result, error) {
+// procs are the target's server processes when this tool started them
+// (--compare): their CPU time is reported with the load generator's.
+func measureTarget(ctx context.Context, cfg config, t Target, procs []proc, log *slog.Logger, progress io.Writer) ([]Result, error) {
 	c, isCluster, err := connect(ctx, cfg, t, cfg.clients+cfg.producerCount())
 	if err != nil {
 		return nil, err
@@ -72,11 +77,15 @@ func measureTarget(ctx context.Context, cfg config, t Target, log *slog.Logger, 
 	log = log.With("target", t.Label)
 	log.Info("connected", "addrs", t.Addrs, "cluster", isCluster, "workload", cfg.workload)
 	r := newRunner(cfg, c, log, t.Label)
+	r.cpu = newCPUSampler(procs)
 	if err := r.prepare(ctx); err != nil {
 		return nil, err
 	}
 	r.measure(ctx, progress)
 	results := r.m.results(t)
+	for i := range results {
+		results[i].CPU = r.cpuUse(results[i].Ops)
+	}
 	warnSlowProducers(cfg, results, log)
 	return results, ctx.Err()
 }
@@ -189,6 +198,7 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) {
 	// Operations in flight finish and count in the last point, but the
 	// time a blocked XREADGROUP takes to return does not.
 	end := time.Now()
+	r.cpuUse = r.cpu.end(end)
 	r.stopped.Store(true)
 	r.wg.Wait()
 	if r.m.tick(end, true) {
@@ -199,7 +209,9 @@ func (r *runner) measure(ctx context.Context, progress io.Writer) {
 // begin discards what the warm-up recorded and starts measuring: from now
 // on, operations that start are recorded and claimed from --requests.
 func (r *runner) begin() {
-	r.m.begin(time.Now())
+	now := time.Now()
+	r.cpu.begin(now)
+	r.m.begin(now)
 	r.measuring.Store(true)
 }
 
