@@ -125,7 +125,8 @@ Workloads:
   mixed  work queue: producers at --rate/s plus consumers; both sides reported
 
 --compare runs the workload on redis-server (appendfsync always, then
-everysec) and on a local streamraft cluster, and prints the ratios.
+everysec) and on a local streamraft cluster, and prints the ratios and the
+CPU each process used.
 
 Examples:
   streamraft-bench --addr 127.0.0.1:6379 --clients 50 --pipeline 16 --duration 10s
