@@ -43,6 +43,9 @@ func openLogStore(dir, kind string) (logStore, error) {
 			return nil, fmt.Errorf("%s holds a raft-wal log: start with --log-store %s", dir, LogStoreWAL)
 		}
 		st, err := raftboltdb.New(raftboltdb.Options{Path: boltPath, BoltOptions: &bbolt.Options{Timeout: boltLockTimeout}})
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return nil, fmt.Errorf("%s is in use by another streamraft (timeout after %v): %w", dir, boltLockTimeout, err)
+		}
 		if err != nil {
 			return nil, err // not a typed nil in the interface
 		}

@@ -210,6 +210,9 @@ func TestDataDirInUse(t *testing.T) {
 			if d := time.Since(start); d > 2*boltLockTimeout {
 				t.Errorf("second OpenShard failed after %v; want within %v", d, 2*boltLockTimeout)
 			}
+			if !strings.Contains(err.Error(), "in use by another streamraft") {
+				t.Errorf("second OpenShard: %v; want it to say the dir is in use", err)
+			}
 			if err := s1.Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
