@@ -26,15 +26,20 @@ const (
 	walDir       = "wal"
 )
 
-// logStore is a Raft log and stable store that can be closed.
-type logStore interface {
+// LogStore is a Raft log and stable store that can be closed: what every
+// Raft group of a node keeps its log, term and vote in.
+type LogStore interface {
 	raft.LogStore
 	raft.StableStore
 	io.Closer
 }
 
-// openLogStore opens dir's log store of the given kind ("" is bolt).
-func openLogStore(dir, kind string) (logStore, error) {
+// openLogStore opens dir's log store of the given kind ("" is bolt), or
+// whatever hook opens when it is set (tests).
+func openLogStore(dir, kind string, hook func(dir string) (LogStore, error)) (LogStore, error) {
+	if hook != nil {
+		return hook(dir)
+	}
 	boltPath, walPath := filepath.Join(dir, boltFile), filepath.Join(dir, walDir)
 	hasBolt, hasWAL := exists(boltPath), exists(walPath)
 	switch kind {

@@ -50,6 +50,9 @@ type MembershipConfig struct {
 	// OnEvent, if set, is called for every join, leave and update, one at a
 	// time in order, from a goroutine of its own (it may call Members).
 	OnEvent func(MemberEvent)
+	// WrapTransport, if set, wraps the transport memberlist gossips over
+	// (tests put network faults there).
+	WrapTransport func(inner memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
 }
 
 // Member is a node as the gossip pool sees it.
@@ -131,6 +134,15 @@ func StartMembership(ctx context.Context, cfg MembershipConfig, logger *slog.Log
 	mc.Delegate = m.meta
 	mc.Events = eventDelegate{q: m.events}
 	mc.Logger = slog.NewLogLogger(logger.With("component", "memberlist").Handler(), slog.LevelDebug)
+	if cfg.WrapTransport != nil {
+		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs: []string{mc.BindAddr}, BindPort: mc.BindPort, Logger: mc.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("membership: start gossip on %s: %w", cfg.BindAddr, err)
+		}
+		mc.Transport = cfg.WrapTransport(nt)
+	}
 	list, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("membership: start gossip on %s: %w", cfg.BindAddr, err)

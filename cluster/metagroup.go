@@ -28,7 +28,7 @@ type metaGroup struct {
 	logger    *slog.Logger
 	r         *raft.Raft
 	fsm       *metaFSM
-	store     logStore
+	store     LogStore
 	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
 	conf      *raft.Config
@@ -50,7 +50,7 @@ func openMetaGroup(cfg NodeConfig, layer raft.StreamLayer, changed chan<- struct
 		}
 	}()
 	hl := newHclog(g.logger, "")
-	if g.store, err = openLogStore(dir, LogStoreBolt); err != nil {
+	if g.store, err = openLogStore(dir, LogStoreBolt, cfg.OpenLogStore); err != nil {
 		return nil, fmt.Errorf("meta group: open log store: %w", err)
 	}
 	if g.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, snapshotsKept, hl.Named("snapshot")); err != nil {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -42,6 +43,9 @@ type Mux struct {
 	ln        net.Listener
 	advertise net.Addr
 	logger    *slog.Logger
+	// dial opens connections to other nodes' Raft ports; tests replace it
+	// to put faults on the links (NodeConfig.Dial).
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu      sync.Mutex
 	layers  map[string]*muxLayer
@@ -62,7 +66,7 @@ func NewMux(ln net.Listener, advertise net.Addr, logger *slog.Logger) *Mux {
 		logger = slog.Default()
 	}
 	m := &Mux{
-		ln: ln, advertise: advertise, logger: logger,
+		ln: ln, advertise: advertise, logger: logger, dial: (&net.Dialer{}).DialContext,
 		layers: make(map[string]*muxLayer), pending: make(map[net.Conn]struct{}),
 		stop: make(chan struct{}),
 	}
@@ -304,8 +308,13 @@ func (l *muxLayer) Addr() net.Addr { return l.mux.advertise }
 // Dial connects to a peer's Raft port and names this group, so the peer's
 // mux hands the connection to the same group there.
 func (l *muxLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
-	c, err := d.Dial("tcp", string(addr))
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	c, err := l.mux.dial(ctx, "tcp", string(addr))
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/memberlist"
+
 	"github.com/streamraft/streamraft/fsm"
 )
 
@@ -57,6 +59,16 @@ type NodeConfig struct {
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
 	LeaderLeaseTimeout time.Duration
+
+	// Test hooks; nil in production. Dial opens connections to other
+	// nodes' Raft ports (default: plain TCP). GossipTransport wraps the
+	// transport memberlist gossips over. OpenLogStore replaces every
+	// group's log store. Clock stamps proposed entries (default:
+	// time.Now).
+	Dial            func(ctx context.Context, network, addr string) (net.Conn, error)
+	GossipTransport func(inner memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
+	OpenLogStore    func(dir string) (LogStore, error)
+	Clock           func() time.Time
 
 	Logger *slog.Logger
 }
@@ -170,7 +182,11 @@ func openMux(cfg NodeConfig, logger *slog.Logger) (*Mux, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewMux(ln, adv, logger.With("part", "mux")), nil
+	m := NewMux(ln, adv, logger.With("part", "mux"))
+	if cfg.Dial != nil {
+		m.dial = cfg.Dial
+	}
+	return m, nil
 }
 
 func (n *Node) openMeta() error {
@@ -248,8 +264,9 @@ func (n *Node) openShard(i int) error {
 		TrailingLogs:     cfg.TrailingLogs,
 		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout,
 		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout,
-		Logger:             n.logger,
-		OnLeadership:       n.wake,
+		OpenLogStore:       cfg.OpenLogStore, Clock: cfg.Clock,
+		Logger:       n.logger,
+		OnLeadership: n.wake,
 	})
 	if err != nil {
 		_ = layer.Close()

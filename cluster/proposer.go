@@ -74,7 +74,8 @@ type proposer struct {
 	exited   chan struct{}   // closed when every queued caller has been answered
 	inflight chan struct{}   // semaphore of maxInFlight slots
 	flights  chan flight
-	stamp    int64 // last stamp proposed; stamps never go backwards
+	stamp    int64            // last stamp proposed; stamps never go backwards
+	clock    func() time.Time // the wall clock that stamps entries
 
 	// expect is how many requests the next batch may wait for: those the
 	// last entry answered (their callers are likely to send again at
@@ -101,6 +102,7 @@ func newProposer(r *raft.Raft, stop, raftDown <-chan struct{}, logger *slog.Logg
 		exited:   make(chan struct{}),
 		inflight: make(chan struct{}, maxInFlight),
 		flights:  make(chan flight, maxInFlight),
+		clock:    time.Now,
 	}
 }
 
@@ -296,7 +298,7 @@ func (p *proposer) propose(batch []*proposal) {
 		<-p.inflight
 		return
 	}
-	p.stamp = max(time.Now().UnixMilli(), p.stamp)
+	p.stamp = max(p.clock().UnixMilli(), p.stamp)
 	e := fsm.Entry{Stamp: p.stamp, Reqs: make([]fsm.Request, len(batch))}
 	size := 16
 	for i, pr := range batch {

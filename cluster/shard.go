@@ -65,6 +65,11 @@ type ShardConfig struct {
 	// LogStore is the Raft log and stable store: LogStoreBolt (default) or
 	// LogStoreWAL.
 	LogStore string
+	// OpenLogStore, when set, opens the log store instead (tests).
+	OpenLogStore func(dir string) (LogStore, error)
+	// Clock is the wall clock that stamps proposed entries (nil:
+	// time.Now); tests move it to see what clock jumps do.
+	Clock func() time.Time
 	// OnLeadership, if set, is called after every leadership change of
 	// this replica (gained or lost).
 	OnLeadership func()
@@ -82,7 +87,7 @@ type Shard struct {
 	fsm       *shardFSM
 	waits     *WaitRegistry
 	r         *raft.Raft
-	store     logStore
+	store     LogStore
 	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
 	prop      *proposer
@@ -90,6 +95,7 @@ type Shard struct {
 
 	notifyCh     chan bool
 	onLeadership func()
+	clock        func() time.Time
 	stop         chan struct{}
 	raftDown     chan struct{} // closed once raft.Shutdown returned
 	wg           sync.WaitGroup
@@ -116,7 +122,7 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 		return nil, fmt.Errorf("shard %s: create dir: %w", cfg.ID, err)
 	}
 	s := &Shard{
-		id: cfg.ID, nodeID: cfg.NodeID, logger: logger, onLeadership: cfg.OnLeadership,
+		id: cfg.ID, nodeID: cfg.NodeID, logger: logger, onLeadership: cfg.OnLeadership, clock: cfg.Clock,
 		m: fsm.New(), waits: &WaitRegistry{},
 		notifyCh: make(chan bool, 8), stop: make(chan struct{}), raftDown: make(chan struct{}),
 	}
@@ -127,7 +133,7 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 		}
 	}()
 	hl := newHclog(logger, "")
-	if s.store, err = openLogStore(cfg.Dir, cfg.LogStore); err != nil {
+	if s.store, err = openLogStore(cfg.Dir, cfg.LogStore, cfg.OpenLogStore); err != nil {
 		return nil, fmt.Errorf("shard %s: open log store: %w", cfg.ID, err)
 	}
 	if s.snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.Dir, snapshotsKept, hl.Named("snapshot")); err != nil {
@@ -345,6 +351,9 @@ func (l *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.
 // start runs the shard's goroutines: leadership watcher, proposer, reads.
 func (s *Shard) start() {
 	s.prop = newProposer(s.r, s.stop, s.raftDown, s.logger)
+	if s.clock != nil {
+		s.prop.clock = s.clock
+	}
 	s.prop.start()
 	s.reads = newReadIndex(s.r, &s.fsm.applied, s.Ready, s.stop, s.raftDown)
 	s.wg.Add(2)

@@ -87,6 +87,7 @@ func (n *Node) startMembership() error {
 	ms, err := StartMembership(ctx, MembershipConfig{
 		NodeID: n.id, BindAddr: n.cfg.GossipAddr, AdvertiseAddr: n.cfg.GossipAdvertise,
 		RESPAddr: n.cfg.RESPAddr, RaftAddr: n.cfg.RaftAdvertise, HTTPAddr: n.cfg.HTTPAddr,
+		WrapTransport: n.cfg.GossipTransport,
 		OnEvent: func(ev MemberEvent) {
 			logger.Info("member "+ev.Kind.String(), "member", ev.Member.ID, "gossip_addr", ev.Member.GossipAddr,
 				"resp_addr", ev.Member.RESPAddr, "raft_addr", ev.Member.RaftAddr)

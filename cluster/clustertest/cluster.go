@@ -1,0 +1,460 @@
+// Package clustertest runs real streamraft clusters inside one test
+// process: every node is built exactly as the binary builds it
+// (embed.Start), with its own loopback ports and data dir, and talks Raft,
+// RPC and gossip to the others over real TCP and UDP. Tests use it to form
+// clusters, kill, stop, restart and wipe nodes, and to drive them with the
+// real go-redis client.
+//
+// Waiting is done through one poll helper (Cluster.WaitUntil, or Poll):
+// a condition is checked until it holds or a deadline passes; tests never
+// sleep to let something happen.
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/streamraft/streamraft/cluster"
+	"github.com/streamraft/streamraft/cluster/embed"
+	"github.com/streamraft/streamraft/fsm"
+)
+
+// Timeout bounds formation, elections and replica moves in tests: seconds
+// on an idle machine, generous for a loaded 2-core CI machine running
+// three nodes and their clients.
+const Timeout = 90 * time.Second
+
+// pollEvery is how often WaitUntil checks its condition: often enough that
+// a test does not wait much longer than the event takes, rarely enough
+// not to load the nodes it watches.
+const pollEvery = 50 * time.Millisecond
+
+// Cluster is a set of in-process nodes n1..nN that join each other's
+// gossip addresses.
+type Cluster struct {
+	T      testing.TB
+	Shards int
+	// Logs holds every node's warnings and errors; they are printed when
+	// the test fails.
+	Logs *LockedBuffer
+
+	mu    sync.Mutex
+	nodes []*Node
+	// edit, when set, adjusts every node's configuration before it starts
+	// (Option).
+	edit []func(*Node)
+}
+
+// Node is one node of a Cluster.
+type Node struct {
+	ID  string
+	Cfg embed.Config
+	// Srv is the running server; nil while the node is stopped.
+	Srv *embed.Server
+}
+
+// Option changes how New prepares the nodes.
+type Option func(*Cluster)
+
+// WithConfig applies edit to every node's configuration before each start
+// (also to nodes added later).
+func WithConfig(edit func(*Node)) Option {
+	return func(c *Cluster) { c.edit = append(c.edit, edit) }
+}
+
+// New prepares n nodes (n1..nN) that all join each other's gossip
+// addresses with --bootstrap-expect n; start them with StartAll. The nodes
+// are stopped when the test ends.
+func New(t testing.TB, n, shards int, opts ...Option) *Cluster {
+	c := &Cluster{T: t, Shards: shards, Logs: new(LockedBuffer)}
+	for _, o := range opts {
+		o(c)
+	}
+	for i := 1; i <= n; i++ {
+		c.nodes = append(c.nodes, c.newNode(fmt.Sprintf("n%d", i), n))
+	}
+	seeds := c.gossipAddrs()
+	for _, nd := range c.nodes {
+		nd.Cfg.Join = seeds
+	}
+	t.Cleanup(func() {
+		for _, nd := range c.Running() {
+			nd.Srv.Close()
+		}
+		if t.Failed() {
+			t.Logf("cluster logs (warnings and errors):\n%s", c.Logs.String())
+		}
+	})
+	return c
+}
+
+func (c *Cluster) newNode(id string, expect int) *Node {
+	addr := FreeAddr(c.T)
+	return &Node{ID: id, Cfg: embed.Config{
+		NodeID: id, DataDir: filepath.Join(c.T.TempDir(), id), Addr: addr, Advertise: addr,
+		RaftAddr: FreeAddr(c.T), HTTPAddr: FreeAddr(c.T), GossipAddr: FreeAddr(c.T), LogLevel: "warn",
+		MaxBulkBytes: 512 << 20, MaxClients: 1000, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute,
+		Shards: c.Shards, BootstrapExpect: expect, Replicas: 3, DeadNodeTimeout: cluster.DefaultDeadNodeTimeout,
+		LogStore: cluster.LogStoreBolt,
+	}}
+}
+
+func (c *Cluster) gossipAddrs() []string {
+	var out []string
+	for _, nd := range c.nodes {
+		out = append(out, nd.Cfg.GossipAddr)
+	}
+	return out
+}
+
+// StartAll starts every stopped node at once, the highest ID first (the
+// order must not matter), and waits until each serves.
+func (c *Cluster) StartAll() {
+	c.T.Helper()
+	var wg sync.WaitGroup
+	nodes := c.Nodes()
+	errs := make([]error, len(nodes))
+	for i := len(nodes) - 1; i >= 0; i-- {
+		nd := nodes[i]
+		if nd.Srv != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.Start(nd)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			c.T.Fatalf("start %s: %v", nodes[i].ID, err)
+		}
+	}
+}
+
+// Start starts nd and waits until it serves.
+func (c *Cluster) Start(nd *Node) error {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	for _, edit := range c.edit {
+		edit(nd)
+	}
+	logger := slog.New(slog.NewTextHandler(c.Logs, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", nd.ID)
+	srv, err := embed.Start(ctx, nd.Cfg, logger)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	nd.Srv = srv
+	c.mu.Unlock()
+	return nil
+}
+
+// Add starts a new node that joins the running cluster.
+func (c *Cluster) Add(id string) *Node {
+	c.T.Helper()
+	nd := c.newNode(id, 1)
+	nd.Cfg.Join = c.gossipAddrs()
+	c.mu.Lock()
+	c.nodes = append(c.nodes, nd)
+	c.mu.Unlock()
+	if err := c.Start(nd); err != nil {
+		c.T.Fatalf("start %s: %v", id, err)
+	}
+	return nd
+}
+
+// Stop shuts nd down gracefully, as SIGTERM does.
+func (c *Cluster) Stop(nd *Node) {
+	c.mu.Lock()
+	srv := nd.Srv
+	nd.Srv = nil
+	c.mu.Unlock()
+	srv.Close()
+}
+
+// Kill stops nd as a crash would: no graceful leave, no hand-over.
+func (c *Cluster) Kill(nd *Node) {
+	c.T.Helper()
+	c.mu.Lock()
+	srv := nd.Srv
+	nd.Srv = nil
+	c.mu.Unlock()
+	if err := srv.Kill(); err != nil {
+		c.T.Logf("kill %s: %v", nd.ID, err)
+	}
+}
+
+// Restart starts a stopped node again on the same ports; wipe empties its
+// data dir first (a node rebuilt on a new disk).
+func (c *Cluster) Restart(nd *Node, wipe bool) {
+	c.T.Helper()
+	if wipe {
+		if err := os.RemoveAll(nd.Cfg.DataDir); err != nil {
+			c.T.Fatal(err)
+		}
+	}
+	nd.Cfg.BootstrapExpect = 1 // a restarted node never bootstraps anyway
+	if err := c.Start(nd); err != nil {
+		c.T.Fatalf("restart %s: %v", nd.ID, err)
+	}
+}
+
+// Nodes lists every node, running or not, in the order they were made.
+func (c *Cluster) Nodes() []*Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.nodes)
+}
+
+// Running lists the running nodes.
+func (c *Cluster) Running() []*Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*Node
+	for _, nd := range c.nodes {
+		if nd.Srv != nil {
+			out = append(out, nd)
+		}
+	}
+	return out
+}
+
+// Node returns the node named id.
+func (c *Cluster) Node(id string) *Node {
+	c.T.Helper()
+	for _, nd := range c.Nodes() {
+		if nd.ID == id {
+			return nd
+		}
+	}
+	c.T.Fatalf("no node %s", id)
+	return nil
+}
+
+// Client is a go-redis ClusterClient seeded with every running node.
+func (c *Cluster) Client() *redis.ClusterClient {
+	var addrs []string
+	for _, nd := range c.Running() {
+		addrs = append(addrs, nd.Cfg.Addr)
+	}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: addrs, MaxRedirects: 16, ReadTimeout: 10 * time.Second,
+		MinRetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 500 * time.Millisecond,
+	})
+	c.T.Cleanup(func() { _ = cc.Close() })
+	return cc
+}
+
+// WaitUntil polls cond until it returns "" or Timeout passes; cond says
+// what it still waits for, which the failure reports.
+func (c *Cluster) WaitUntil(what string, cond func() string) {
+	c.T.Helper()
+	Poll(c.T, Timeout, what, cond)
+}
+
+// Poll checks cond every pollEvery until it returns "" and fails t if it
+// still does not after timeout; cond says what it still waits for.
+func Poll(t testing.TB, timeout time.Duration, what string, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for {
+		last := cond()
+		if last == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still %s after %v", what, last, timeout)
+		}
+		<-tick.C
+	}
+}
+
+// Settled reports what keeps the cluster from its steady state: every
+// running node registered, every shard with a leader and exactly the
+// placed voters (as the leader reported them) and led by its preferred
+// leader, replicas spread evenly and leaderships at most ceil(shards/nodes)+1
+// per node, and every node ready.
+func (c *Cluster) Settled(wantNodes int) string {
+	nodes := c.Running()
+	if len(nodes) == 0 {
+		return "no node running"
+	}
+	st := nodes[0].Srv.Node().Status()
+	if len(st.Nodes) != wantNodes {
+		return fmt.Sprintf("%d nodes registered, want %d", len(st.Nodes), wantNodes)
+	}
+	v := nodes[0].Srv.Node().View()
+	if len(v.Shards) != c.Shards {
+		return fmt.Sprintf("%d shards in view", len(v.Shards))
+	}
+	replicas := min(3, wantNodes)
+	for i, s := range v.Shards {
+		if s.Leader == "" || s.Leader != s.Preferred {
+			return fmt.Sprintf("shard %d led by %q, preferred %q", i, s.Leader, s.Preferred)
+		}
+		if len(s.Followers)+1 != replicas {
+			return fmt.Sprintf("shard %d has voters %s+%v, want %d", i, s.Leader, s.Followers, replicas)
+		}
+	}
+	limit := (c.Shards+wantNodes-1)/wantNodes + 1
+	lo, hi := c.Shards*replicas/wantNodes, (c.Shards*replicas+wantNodes-1)/wantNodes
+	for _, n := range st.Nodes {
+		if n.Leads > limit {
+			return fmt.Sprintf("%s leads %d shards, limit %d", n.ID, n.Leads, limit)
+		}
+		if n.Replicas < lo || n.Replicas > hi {
+			return fmt.Sprintf("%s holds %d replicas, want %d-%d", n.ID, n.Replicas, lo, hi)
+		}
+	}
+	for _, nd := range nodes {
+		if !nd.Srv.Node().Ready() {
+			return nd.ID + " not ready"
+		}
+	}
+	return ""
+}
+
+// LeaderOf is the running node that leads key's shard, per the first
+// running node's view.
+func (c *Cluster) LeaderOf(key string) *Node {
+	c.T.Helper()
+	running := c.Running()
+	v := running[0].Srv.Node().View()
+	slot := fsm.KeySlot([]byte(key))
+	for _, s := range v.Shards {
+		if slot >= s.Lo && slot <= s.Hi {
+			for _, r := range running {
+				if r.ID == s.Leader {
+					return r
+				}
+			}
+		}
+	}
+	c.T.Fatalf("no running leader for %q in %+v", key, v.Shards)
+	return nil
+}
+
+// CaughtUp reports what keeps every running replica from having applied
+// what its shard's leader had applied when the check began ("" once all
+// have).
+func (c *Cluster) CaughtUp() func() string {
+	leaders := map[string]uint64{}
+	for _, nd := range c.Running() {
+		for _, s := range nd.Srv.Node().Status().Shards {
+			if s.Leader {
+				leaders[s.ID] = s.RaftApplied
+			}
+		}
+	}
+	return func() string {
+		for _, nd := range c.Running() {
+			for _, s := range nd.Srv.Node().Status().Shards {
+				if s.RaftApplied < leaders[s.ID] {
+					return fmt.Sprintf("%s shard %s applied %d < leader's %d", nd.ID, s.ID, s.RaftApplied, leaders[s.ID])
+				}
+			}
+		}
+		return ""
+	}
+}
+
+// IDs returns the nodes' IDs, sorted.
+func IDs(nodes []*Node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// handedOut remembers every port FreeAddr returned, so that two nodes of
+// one test never get the same one.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreeAddr returns a loopback address with a port that was free a moment
+// ago and that no earlier call returned.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("listen for a free port: %v", err)
+		}
+		addr := ln.Addr().(*net.TCPAddr)
+		if err := ln.Close(); err != nil {
+			t.Fatalf("close free-port listener: %v", err)
+		}
+		if !handedOut.ports[addr.Port] {
+			handedOut.ports[addr.Port] = true
+			return addr.String()
+		}
+	}
+}
+
+// RawCommand sends one command over a fresh connection and returns the
+// first line of the reply (enough for simple and error replies); an I/O
+// error is returned as "io: <error>".
+func RawCommand(addr string, timeout time.Duration, args ...string) string {
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return "io: " + err.Error()
+	}
+	defer conn.Close()
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	if _, err := conn.Write([]byte(b.String())); err != nil {
+		return "io: " + err.Error()
+	}
+	buf := make([]byte, 4096)
+	n, err := conn.Read(buf)
+	if err != nil {
+		return "io: " + err.Error()
+	}
+	line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+	return line
+}
+
+// LockedBuffer is a bytes.Buffer safe for concurrent writers (loggers,
+// process output) and the test reading it.
+type LockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
