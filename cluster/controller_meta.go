@@ -47,10 +47,13 @@ func (n *Node) registerNodes(st *MetaState) bool {
 	return true
 }
 
-// metaMembers keeps every registered node in the meta group: the first
-// live, non-draining ones as voters (up to maxMetaVoters), the others as
-// non-voters that receive the configuration; nodes gone from the registry
-// are removed. It reports whether it made a change.
+// metaMembers keeps every registered node in the meta group: each joins
+// as a non-voter under the meta replica address it gossips, and the first
+// live, non-draining ones are promoted to voters (up to maxMetaVoters)
+// once caught up; a node that gossips another meta replica address than
+// the group lists (its meta directory was wiped or rebuilt) is demoted and
+// re-added under the new one; nodes gone from the registry are removed.
+// It reports whether it made a change.
 func (n *Node) metaMembers(st *MetaState) bool {
 	servers := n.meta.servers()
 	voters := 0
@@ -62,15 +65,28 @@ func (n *Node) metaMembers(st *MetaState) bool {
 	if voters > 1 {
 		n.meta.restoreTimeouts()
 	}
+	addrs := n.metaAddrs()
+	last := n.meta.r.LastIndex()
 	for _, nd := range st.Nodes {
-		s, in := suffrage(servers, nd.ID)
+		addr := addrs[nd.ID]
+		cur, in := serverOf(servers, nd.ID)
 		switch {
-		case voters < maxMetaVoters && !nd.Draining && n.alive(nd.ID) && (!in || s != raft.Voter):
-			return n.metaChange("add meta voter", nd.ID, n.meta.r.AddVoter(raft.ServerID(nd.ID), raft.ServerAddress(nd.RaftAddr), 0, configChangeTimeout))
 		case !in:
-			return n.metaChange("add meta non-voter", nd.ID, n.meta.r.AddNonvoter(raft.ServerID(nd.ID), raft.ServerAddress(nd.RaftAddr), 0, configChangeTimeout))
-		case nd.Draining && s == raft.Voter && voters > 1 && nd.ID != n.id:
+			if addr != "" {
+				return n.addNonvoter(metaGroupName, nd.ID, addr, last, n.meta.addNonvoter)
+			}
+		case addr != "" && string(cur.Address) != addr:
+			if cur.Suffrage == raft.Voter {
+				return n.metaChange("demote rebuilt meta voter", nd.ID, n.meta.r.DemoteVoter(raft.ServerID(nd.ID), 0, configChangeTimeout))
+			}
+			return n.addNonvoter(metaGroupName, nd.ID, addr, last, n.meta.addNonvoter)
+		case nd.Draining && cur.Suffrage == raft.Voter && voters > 1 && nd.ID != n.id:
 			return n.metaChange("demote draining meta voter", nd.ID, n.meta.r.DemoteVoter(raft.ServerID(nd.ID), 0, configChangeTimeout))
+		case cur.Suffrage != raft.Voter && voters < maxMetaVoters && !nd.Draining && n.alive(nd.ID):
+			if n.caughtUp(metaGroupName, nd.ID, string(cur.Address), last, rpcRequest{Op: rpcShardStatus, MetaGroup: true}, st) {
+				delete(n.ctl.added, addedKey(metaGroupName, nd.ID))
+				return n.metaChange("promote caught-up meta non-voter", nd.ID, n.meta.r.AddVoter(raft.ServerID(nd.ID), cur.Address, 0, configChangeTimeout))
+			}
 		}
 	}
 	for _, s := range servers {
@@ -83,6 +99,18 @@ func (n *Node) metaMembers(st *MetaState) bool {
 		return n.metaChange("remove from meta group", string(s.ID), n.meta.r.RemoveServer(s.ID, 0, configChangeTimeout))
 	}
 	return false
+}
+
+// metaAddrs maps each node of this cluster that gossip sees alive (and
+// this node) to the meta replica address it gossips.
+func (n *Node) metaAddrs() map[string]string {
+	out := map[string]string{n.id: n.meta.addr()}
+	for _, m := range n.Members() {
+		if m.ID != n.id && m.Alive && m.MetaAddr != "" && !n.foreign(m) {
+			out[m.ID] = m.MetaAddr
+		}
+	}
+	return out
 }
 
 func (n *Node) metaChange(what, id string, f raft.Future) bool {

@@ -112,22 +112,24 @@ func checkLayout(path string, b []byte, want Layout) (Layout, error) {
 	return got, nil
 }
 
-// writeLayout writes the layout durably: a temporary file, fsynced, renamed
-// over path, and the directory fsynced.
+// writeLayout writes the layout durably.
 func writeLayout(dataDir, path string, l Layout) error {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	b, err := json.MarshalIndent(l, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode layout: %w", err)
-	}
+	return writeJSON(dataDir, path, l)
+}
+
+// writeFileDurably writes b to path so that a crash leaves either the old
+// file or the new one: a temporary file, fsynced, renamed over path, and
+// the directory dir fsynced.
+func writeFileDurably(dir, path string, b []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
-	_, err = f.Write(append(b, '\n'))
+	_, err = f.Write(b)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -140,13 +142,13 @@ func writeLayout(dataDir, path string, l Layout) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	d, err := os.Open(dataDir)
+	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("sync data dir: %w", err)
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync data dir: %w", err)
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -45,8 +45,10 @@ type MembershipConfig struct {
 	// BindAddr's host is a wildcard).
 	AdvertiseAddr string
 	// RESPAddr, RaftAddr and HTTPAddr are this node's advertised
-	// addresses, gossiped as its metadata.
-	RESPAddr, RaftAddr, HTTPAddr string
+	// addresses, gossiped as its metadata; MetaAddr is the address of its
+	// meta group replica (RaftAddr and the replica ID), which the meta
+	// leader adds to the group.
+	RESPAddr, RaftAddr, HTTPAddr, MetaAddr string
 	// OnEvent, if set, is called for every join, leave and update, one at a
 	// time in order, from a goroutine of its own (it may call Members).
 	OnEvent func(MemberEvent)
@@ -62,6 +64,10 @@ type Member struct {
 	RESPAddr   string `json:"resp_addr,omitempty"`
 	RaftAddr   string `json:"raft_addr,omitempty"`
 	HTTPAddr   string `json:"http_addr,omitempty"`
+	MetaAddr   string `json:"meta_addr,omitempty"`
+	// ClusterID is the cluster the node belongs to, "" before it joined
+	// one. A node ignores members of another cluster.
+	ClusterID string `json:"cluster_id,omitempty"`
 	// Formed: the node holds the cluster configuration (it belongs to a
 	// formed cluster), so nobody who sees it bootstraps a new one.
 	Formed bool `json:"formed"`
@@ -105,11 +111,13 @@ const metaVersion = 1
 // nodeMeta is a node's gossiped metadata, small JSON (memberlist allows
 // memberlist.MetaMaxSize bytes).
 type nodeMeta struct {
-	Version  int    `json:"v"`
-	RESPAddr string `json:"resp,omitempty"`
-	RaftAddr string `json:"raft,omitempty"`
-	HTTPAddr string `json:"http,omitempty"`
-	Formed   bool   `json:"f,omitempty"`
+	Version   int    `json:"v"`
+	RESPAddr  string `json:"resp,omitempty"`
+	RaftAddr  string `json:"raft,omitempty"`
+	HTTPAddr  string `json:"http,omitempty"`
+	MetaAddr  string `json:"meta,omitempty"`
+	ClusterID string `json:"c,omitempty"`
+	Formed    bool   `json:"f,omitempty"`
 }
 
 // StartMembership opens the gossip port and starts gossiping; call Join to
@@ -121,7 +129,7 @@ func StartMembership(ctx context.Context, cfg MembershipConfig, logger *slog.Log
 	if cfg.NodeID == "" {
 		return nil, errors.New("membership: empty node ID")
 	}
-	meta, err := encodeNodeMeta(cfg, false)
+	meta, err := encodeNodeMeta(cfg, false, "")
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +160,9 @@ func StartMembership(ctx context.Context, cfg MembershipConfig, logger *slog.Log
 	return m, nil
 }
 
-func encodeNodeMeta(cfg MembershipConfig, formed bool) ([]byte, error) {
-	meta, err := json.Marshal(nodeMeta{Version: metaVersion, RESPAddr: cfg.RESPAddr, RaftAddr: cfg.RaftAddr, HTTPAddr: cfg.HTTPAddr, Formed: formed})
+func encodeNodeMeta(cfg MembershipConfig, formed bool, clusterID string) ([]byte, error) {
+	meta, err := json.Marshal(nodeMeta{Version: metaVersion, RESPAddr: cfg.RESPAddr, RaftAddr: cfg.RaftAddr, HTTPAddr: cfg.HTTPAddr,
+		MetaAddr: cfg.MetaAddr, ClusterID: clusterID, Formed: formed})
 	if err != nil {
 		return nil, fmt.Errorf("membership: encode metadata: %w", err)
 	}
@@ -163,9 +172,10 @@ func encodeNodeMeta(cfg MembershipConfig, formed bool) ([]byte, error) {
 	return meta, nil
 }
 
-// SetFormed gossips that this node now holds the cluster configuration.
-func (m *Membership) SetFormed() error {
-	meta, err := encodeNodeMeta(m.cfg, true)
+// SetFormed gossips that this node now holds the configuration of the
+// cluster clusterID.
+func (m *Membership) SetFormed(clusterID string) error {
+	meta, err := encodeNodeMeta(m.cfg, true, clusterID)
 	if err != nil {
 		return err
 	}
@@ -294,6 +304,7 @@ func (m *Membership) member(n *memberlist.Node) Member {
 		return mem
 	}
 	mem.RESPAddr, mem.RaftAddr, mem.HTTPAddr, mem.Formed = meta.RESPAddr, meta.RaftAddr, meta.HTTPAddr, meta.Formed
+	mem.MetaAddr, mem.ClusterID = meta.MetaAddr, meta.ClusterID
 	return mem
 }
 

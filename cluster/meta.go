@@ -13,6 +13,11 @@ import (
 // leader last reported (leader, term, voters). Every node answers CLUSTER
 // SLOTS and routes from its copy, so all nodes agree on the picture.
 type MetaState struct {
+	// ClusterID names the cluster, made when it formed; nodes check it in
+	// gossip and in every connection header (identity.go). Empty only in
+	// a configuration written before cluster IDs existed, until its meta
+	// leader sets one.
+	ClusterID string `json:"cluster_id,omitempty"`
 	// Layout is the slot split, fixed at bootstrap; Shards == 0 means the
 	// cluster was not initialized yet.
 	Layout Layout `json:"layout"`
@@ -85,12 +90,13 @@ func (s *MetaState) clone() *MetaState {
 
 // The meta log's operations. Add new ones at the end.
 const (
-	metaOpInit      = "init"     // Layout, Replicas, Nodes: create the configuration
-	metaOpAddNode   = "add_node" // Node: add to the registry, or update its addresses
-	metaOpPlace     = "place"    // Placement: new replica lists, one per shard
-	metaOpLeader    = "leader"   // Shard, Node, Term, Voters: a leader's report
-	metaOpDrain     = "drain"    // Node: move its replicas away, then remove it
-	metaOpRemove    = "remove"   // Node: drop it from the registry
+	metaOpInit      = "init"       // Layout, Replicas, Nodes: create the configuration
+	metaOpAddNode   = "add_node"   // Node: add to the registry, or update its addresses
+	metaOpPlace     = "place"      // Placement: new replica lists, one per shard
+	metaOpLeader    = "leader"     // Shard, Node, Term, Voters: a leader's report
+	metaOpDrain     = "drain"      // Node: move its replicas away, then remove it
+	metaOpRemove    = "remove"     // Node: drop it from the registry
+	metaOpClusterID = "cluster_id" // ClusterID: name a cluster formed before cluster IDs existed
 	metaCmdVersion  = 1
 	maxMetaVoters   = 5 // the meta group's voters; other nodes follow as non-voters
 	defaultReplicas = 3
@@ -109,6 +115,7 @@ type metaCmd struct {
 	Term      uint64     `json:"term,omitempty"`
 	Voters    []string   `json:"voters,omitempty"`
 	Placement [][]string `json:"placement,omitempty"`
+	ClusterID string     `json:"cluster_id,omitempty"`
 }
 
 func encodeMetaCmd(c metaCmd) []byte {
@@ -163,6 +170,12 @@ func (s *MetaState) applyCmd(c metaCmd) (changed bool, err error) {
 		return changed, nil
 	case metaOpRemove:
 		return s.applyRemove(c.Node)
+	case metaOpClusterID:
+		if s.ClusterID != "" || c.ClusterID == "" {
+			return false, fmt.Errorf("the cluster ID is set once")
+		}
+		s.ClusterID = c.ClusterID
+		return true, nil
 	}
 	return false, fmt.Errorf("unknown operation")
 }
@@ -175,6 +188,7 @@ func (s *MetaState) applyInit(c metaCmd) (bool, error) {
 		return false, fmt.Errorf("bad layout")
 	}
 	s.Layout = *c.Layout
+	s.ClusterID = c.ClusterID
 	s.Replicas = max(c.Replicas, 1)
 	if _, err := s.applyAddNode(c.Nodes); err != nil {
 		return false, err

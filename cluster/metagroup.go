@@ -15,8 +15,12 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// metaGroupName is the meta group's name on the Raft port's mux.
-const metaGroupName = "meta"
+// metaGroupName is the meta group's name on the Raft port's mux, and
+// metaDir its directory under the data dir.
+const (
+	metaGroupName = "meta"
+	metaDir       = "meta"
+)
 
 // metaApplyTimeout bounds one meta proposal.
 const metaApplyTimeout = 5 * time.Second
@@ -39,7 +43,7 @@ type metaGroup struct {
 // cluster forms (maybeBootstrap) or the meta leader adds this node.
 // changed receives a value after every applied entry.
 func openMetaGroup(cfg NodeConfig, layer raft.StreamLayer, changed chan<- struct{}, logger *slog.Logger) (_ *metaGroup, err error) {
-	dir := filepath.Join(cfg.DataDir, "meta")
+	dir := filepath.Join(cfg.DataDir, metaDir)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("meta group: create dir: %w", err)
 	}
@@ -89,6 +93,19 @@ func (g *metaGroup) bootstrap(servers []raft.Server) error {
 // restoreTimeouts puts the configured election timeouts back once the meta
 // group has more than one voter.
 func (g *metaGroup) restoreTimeouts() { restoreTimeouts(g.r, g.conf, g.logger) }
+
+// addr is this node's meta replica address: its Raft address and the
+// replica ID.
+func (g *metaGroup) addr() string { return string(g.transport.LocalAddr()) }
+
+// addNonvoter adds (or re-addresses) the non-voter id at addr; only the
+// meta leader can.
+func (g *metaGroup) addNonvoter(id, addr string) error {
+	if err := g.r.AddNonvoter(raft.ServerID(id), raft.ServerAddress(addr), 0, configChangeTimeout).Error(); err != nil {
+		return fmt.Errorf("meta group: add non-voter %s: %w", id, err)
+	}
+	return nil
+}
 
 // isLeader reports whether this node leads the meta group.
 func (g *metaGroup) isLeader() bool { return g.r.State() == raft.Leader }

@@ -29,7 +29,7 @@ func newTestMux(t *testing.T) *Mux {
 
 func layer(t *testing.T, m *Mux, group string) raft.StreamLayer {
 	t.Helper()
-	l, err := m.Layer(group)
+	l, err := m.Layer(group, "")
 	if err != nil {
 		t.Fatalf("Layer(%q): %v", group, err)
 	}
@@ -145,17 +145,22 @@ func TestMuxRaftTransports(t *testing.T) {
 // nobody registered, is closed; the mux keeps serving good ones.
 func TestMuxRejectsBadHeaders(t *testing.T) {
 	m := newTestMux(t)
+	m.SetClusterID("c1")
 	good := layer(t, m, "shard-0")
 	tests := []struct {
 		name   string
 		header []byte
 	}{
-		{"wrong magic", append([]byte{'*'}, appendMuxHeader(nil, "shard-0")[1:]...)},
-		{"unknown group", appendMuxHeader(nil, "shard-9")},
-		{"empty name", []byte{muxMagic, 0}},
-		{"name too long", appendMuxHeader(nil, string(make([]byte, maxGroupName+1)))},
+		{"wrong magic", append([]byte{'*'}, appendMuxHeader(nil, "", "shard-0", "")[1:]...)},
+		{"unknown group", appendMuxHeader(nil, "", "shard-9", "")},
+		{"another cluster", appendMuxHeader(nil, "c2", "shard-0", "")},
+		{"another replica", appendMuxHeader(nil, "c1", "shard-0", "beef")},
+		{"v1 header, unknown group", []byte{muxMagicV1, 7, 's', 'h', 'a', 'r', 'd', '-', '9'}},
+		{"cluster ID too long", appendMuxHeader(nil, string(make([]byte, maxHeaderField+1)), "shard-0", "")},
+		{"empty name", []byte{muxMagic, 0, 0}},
+		{"name too long", appendMuxHeader(nil, "", string(make([]byte, maxGroupName+1)), "")},
 		{"huge uvarint", []byte{muxMagic, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
-		{"cut short then EOF", []byte{muxMagic, 7, 's'}},
+		{"cut short then EOF", []byte{muxMagic, 0, 7, 's'}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,13 +182,64 @@ func TestMuxRejectsBadHeaders(t *testing.T) {
 			}
 		})
 	}
-	// A good connection still gets through.
+	if got := m.Refused(); got != (RefusedCounts{OtherCluster: 1, StaleReplica: 1}) {
+		t.Errorf("Refused() = %+v; want one of each", got)
+	}
+	// A good connection still gets through, and so does one with an
+	// earlier header (no cluster ID, no replica ID).
 	c, err := good.Dial(raft.ServerAddress(m.Addr().String()), muxIOTimeout)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
 	defer c.Close()
 	acceptOne(t, good)
+	old, err := net.DialTimeout("tcp", m.Addr().String(), muxIOTimeout)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer old.Close()
+	if _, err := old.Write([]byte{muxMagicV1, 7, 's', 'h', 'a', 'r', 'd', '-', '0'}); err != nil {
+		t.Fatalf("write v1 header: %v", err)
+	}
+	acceptOne(t, good)
+}
+
+// TestMuxReplicaAddress: a layer advertises its replica's address, and a
+// dial to that address reaches it; a dial naming another replica of the
+// same group is refused.
+func TestMuxReplicaAddress(t *testing.T) {
+	a, b := newTestMux(t), newTestMux(t)
+	la, err := a.Layer("shard-1", "aaaa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = la.Close() })
+	lb, err := b.Layer("shard-1", "bbbb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lb.Close() })
+	if got, want := lb.Addr().String(), b.Addr().String()+"/bbbb"; got != want {
+		t.Fatalf("Addr() = %q; want %q", got, want)
+	}
+	c, err := la.Dial(raft.ServerAddress(lb.Addr().String()), muxIOTimeout)
+	if err != nil {
+		t.Fatalf("Dial(%s): %v", lb.Addr(), err)
+	}
+	defer c.Close()
+	acceptOne(t, lb)
+	stale, err := la.Dial(raft.ServerAddress(b.Addr().String()+"/cccc"), muxIOTimeout)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer stale.Close()
+	_ = stale.SetReadDeadline(time.Now().Add(muxIOTimeout))
+	if n, err := stale.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("read on a connection to a replica b does not hold = %d, %v; want it closed", n, err)
+	}
+	if got := b.Refused().StaleReplica; got != 1 {
+		t.Errorf("b refused %d stale-replica connections; want 1", got)
+	}
 }
 
 func isReset(err error) bool {
@@ -236,7 +292,7 @@ func TestMuxCloseUnblocksAccept(t *testing.T) {
 			t.Fatalf("Accept still blocked %v after Close", muxIOTimeout)
 		}
 	}
-	if _, err := m.Layer("shard-2"); !errors.Is(err, ErrMuxClosed) {
+	if _, err := m.Layer("shard-2", ""); !errors.Is(err, ErrMuxClosed) {
 		t.Errorf("Layer after Close = %v; want ErrMuxClosed", err)
 	}
 	_ = silent.SetReadDeadline(time.Now().Add(muxIOTimeout))
@@ -258,7 +314,7 @@ func isTimeout(err error) bool {
 func TestMuxLayerCloseFreesGroup(t *testing.T) {
 	m := newTestMux(t)
 	l := layer(t, m, "shard-0")
-	if _, err := m.Layer("shard-0"); err == nil {
+	if _, err := m.Layer("shard-0", ""); err == nil {
 		t.Errorf("second Layer(shard-0) = nil error; want a duplicate error")
 	}
 	done := make(chan error, 1)

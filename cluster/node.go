@@ -94,6 +94,17 @@ type Node struct {
 
 	members atomic.Pointer[Membership] // nil without --join
 
+	identMu sync.Mutex
+	ident   nodeIdentity // node.json: this data dir's node and cluster IDs
+
+	// announced: replica addresses other nodes announced to this node as
+	// their shards' leader (handleAnnounce; read by the controller).
+	announced announcements
+	// foreignSeen: gossip members of other clusters seen, ID -> their
+	// cluster ID (Node.foreign).
+	foreignMu   sync.Mutex
+	foreignSeen map[string]string
+
 	layout atomic.Pointer[Layout] // nil until the cluster configuration is known
 	mu     sync.RWMutex
 	shards []*Shard // by shard index; nil where no replica is open here
@@ -143,14 +154,23 @@ func OpenNode(cfg NodeConfig) (_ *Node, err error) {
 	if cfg.DeadNodeTimeout <= 0 {
 		cfg.DeadNodeTimeout = DefaultDeadNodeTimeout
 	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("open node %s: create data dir: %w", cfg.NodeID, err)
+	}
+	ident, err := loadNodeIdentity(cfg.DataDir, cfg.NodeID)
+	if err != nil {
+		return nil, fmt.Errorf("open node %s: %w", cfg.NodeID, err)
+	}
 	mux, err := openMux(cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open node %s: %w", cfg.NodeID, err)
 	}
+	mux.SetClusterID(ident.ClusterID)
 	if cfg.RaftAdvertise == "" {
 		cfg.RaftAdvertise = mux.Addr().String()
 	}
-	n := &Node{id: cfg.NodeID, cfg: cfg, logger: logger, mux: mux, kick: make(chan struct{}, 1), stop: make(chan struct{}), ctlDone: make(chan struct{})}
+	n := &Node{id: cfg.NodeID, cfg: cfg, logger: logger, mux: mux, ident: ident,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), ctlDone: make(chan struct{})}
 	n.ctl = newController()
 	defer func() {
 		if err != nil {
@@ -190,7 +210,11 @@ func openMux(cfg NodeConfig, logger *slog.Logger) (*Mux, error) {
 }
 
 func (n *Node) openMeta() error {
-	layer, err := n.mux.Layer(metaGroupName)
+	replica, err := loadReplicaID(filepath.Join(n.cfg.DataDir, metaDir))
+	if err != nil {
+		return fmt.Errorf("meta group: %w", err)
+	}
+	layer, err := n.mux.Layer(metaGroupName, replica)
 	if err != nil {
 		return err
 	}
@@ -198,7 +222,7 @@ func (n *Node) openMeta() error {
 		_ = layer.Close()
 		return err
 	}
-	rl, err := n.mux.Layer(rpcGroupName)
+	rl, err := n.mux.Layer(rpcGroupName, "")
 	if err != nil {
 		return err
 	}
@@ -253,7 +277,11 @@ func (n *Node) shardDir(i int) string {
 // traffic in the mux group "shard-<i>". It never bootstraps the group.
 func (n *Node) openShard(i int) error {
 	id := strconv.Itoa(i)
-	layer, err := n.mux.Layer(ShardGroup(i))
+	replica, err := loadReplicaID(n.shardDir(i))
+	if err != nil {
+		return fmt.Errorf("shard %d: %w", i, err)
+	}
+	layer, err := n.mux.Layer(ShardGroup(i), replica)
 	if err != nil {
 		return err
 	}

@@ -30,13 +30,18 @@ const (
 // The RPC operations.
 const (
 	rpcMetaApply   = "meta_apply"   // Meta: propose to the meta group (meta leader only)
-	rpcShardStatus = "shard_status" // Shard: the replica's applied index
+	rpcShardStatus = "shard_status" // Shard (or MetaGroup): the replica's ID and applied index
+	rpcAnnounce    = "announce"     // Shard, Node, Addr: node's replica of the shard is at Addr (to its leader)
 )
 
 type rpcRequest struct {
 	Op    string   `json:"op"`
 	Meta  *metaCmd `json:"meta,omitempty"`
 	Shard int      `json:"shard,omitempty"`
+	// MetaGroup asks shard_status about the meta group's replica.
+	MetaGroup bool   `json:"meta_group,omitempty"`
+	Node      string `json:"node,omitempty"`
+	Addr      string `json:"addr,omitempty"`
 }
 
 type rpcResponse struct {
@@ -44,6 +49,7 @@ type rpcResponse struct {
 	NotLeader bool   `json:"not_leader,omitempty"`
 	Applied   uint64 `json:"applied,omitempty"`
 	Open      bool   `json:"open,omitempty"`
+	Replica   string `json:"replica,omitempty"`
 }
 
 // rpcServer answers RPCs on the node's "rpc" mux layer.
@@ -87,8 +93,10 @@ func (s *rpcServer) close() error {
 	return err
 }
 
-// call sends req to the node whose Raft port is addr.
+// call sends req to the node whose Raft port is addr (a replica address
+// names the node's port: the RPC group has no replica ID).
 func (s *rpcServer) call(ctx context.Context, addr string, req rpcRequest) (rpcResponse, error) {
+	addr, _ = splitReplicaAddr(addr)
 	deadline := time.Now().Add(rpcTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d

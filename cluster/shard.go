@@ -476,17 +476,26 @@ func (s *Shard) Leader() bool { return s.r.State() == raft.Leader }
 
 // ShardStatus describes a shard for health checks and /status.
 type ShardStatus struct {
-	ID           string `json:"id"`
-	SlotLo       int    `json:"slot_lo"` // first slot the shard owns (set by Node)
-	SlotHi       int    `json:"slot_hi"` // last slot the shard owns
-	State        string `json:"state"`
-	Leader       bool   `json:"leader"`
-	Ready        bool   `json:"ready"`
-	LeaderID     string `json:"leader_id"`
-	LeaderAddr   string `json:"leader_addr"`
-	Term         uint64 `json:"term"`
-	CommitIndex  uint64 `json:"commit_index"`
-	AppliedIndex uint64 `json:"applied_index"`
+	ID         string `json:"id"`
+	SlotLo     int    `json:"slot_lo"` // first slot the shard owns (set by Node)
+	SlotHi     int    `json:"slot_hi"` // last slot the shard owns
+	State      string `json:"state"`
+	Leader     bool   `json:"leader"`
+	Ready      bool   `json:"ready"`
+	LeaderID   string `json:"leader_id"`
+	LeaderAddr string `json:"leader_addr"` // the leader's Raft port
+	// ReplicaID is this replica's ID (identity.go); Suffrage how the
+	// group's configuration, as this replica knows it, lists it: "voter",
+	// "nonvoter", or "" while its leader has not added it.
+	ReplicaID string `json:"replica_id"`
+	Suffrage  string `json:"suffrage"`
+	// Voters and Nonvoters are the group's members (node IDs) in its
+	// configuration as this replica knows it.
+	Voters       []string `json:"voters"`
+	Nonvoters    []string `json:"nonvoters,omitempty"`
+	Term         uint64   `json:"term"`
+	CommitIndex  uint64   `json:"commit_index"`
+	AppliedIndex uint64   `json:"applied_index"`
 	// RaftApplied counts every applied entry, configuration changes too.
 	RaftApplied       uint64 `json:"raft_applied_index"`
 	LastSnapshotIndex uint64 `json:"last_snapshot_index"`
@@ -507,14 +516,23 @@ type ShardStatus struct {
 // Status returns the shard's current state.
 func (s *Shard) Status() ShardStatus {
 	addr, id := s.r.LeaderWithID()
+	leaderPort, _ := splitReplicaAddr(string(addr))
 	st := ShardStatus{
 		ID: s.id, State: s.r.State().String(), Leader: s.r.State() == raft.Leader,
-		Ready: s.Ready(), LeaderID: string(id), LeaderAddr: string(addr),
+		Ready: s.Ready(), LeaderID: string(id), LeaderAddr: leaderPort,
+		ReplicaID: s.ReplicaID(), Suffrage: s.Suffrage(),
 		Term: s.r.CurrentTerm(), CommitIndex: s.r.CommitIndex(), AppliedIndex: s.fsm.applied.get(),
 		RaftApplied:     s.r.AppliedIndex(),
 		ProposedEntries: s.prop.entries.Load(), ProposedRequests: s.prop.requests.Load(),
 		CommitMillis: float64(s.prop.commitNanos.Load()) / float64(time.Millisecond),
 		Replicated:   s.prop.replicated.Load(),
+	}
+	for _, srv := range s.Servers() {
+		if srv.Suffrage == raft.Voter {
+			st.Voters = append(st.Voters, string(srv.ID))
+		} else {
+			st.Nonvoters = append(st.Nonvoters, string(srv.ID))
+		}
 	}
 	if metas, err := s.snaps.List(); err == nil && len(metas) > 0 {
 		st.LastSnapshotIndex, st.LastSnapshotTerm = metas[0].Index, metas[0].Term

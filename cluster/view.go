@@ -2,7 +2,10 @@ package cluster
 
 import (
 	"context"
+	"maps"
 	"slices"
+
+	"github.com/hashicorp/raft"
 )
 
 // View is the cluster as this node sees it now, for CLUSTER SLOTS, SHARDS,
@@ -86,7 +89,7 @@ func (n *Node) startMembership() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	ms, err := StartMembership(ctx, MembershipConfig{
 		NodeID: n.id, BindAddr: n.cfg.GossipAddr, AdvertiseAddr: n.cfg.GossipAdvertise,
-		RESPAddr: n.cfg.RESPAddr, RaftAddr: n.cfg.RaftAdvertise, HTTPAddr: n.cfg.HTTPAddr,
+		RESPAddr: n.cfg.RESPAddr, RaftAddr: n.cfg.RaftAdvertise, HTTPAddr: n.cfg.HTTPAddr, MetaAddr: n.meta.addr(),
 		WrapTransport: n.cfg.GossipTransport,
 		OnEvent: func(ev MemberEvent) {
 			logger.Info("member "+ev.Kind.String(), "member", ev.Member.ID, "gossip_addr", ev.Member.GossipAddr,
@@ -127,13 +130,26 @@ func (n *Node) startMembership() error {
 // NodeStatus is the node's state as /status shows it.
 type NodeStatus struct {
 	NodeID string `json:"node_id"`
+	// ClusterID is the cluster this node belongs to ("" before it joined
+	// one).
+	ClusterID string `json:"cluster_id"`
+	// Refused counts the connections to this node's Raft port that were
+	// refused: from another cluster, or for a replica this node no longer
+	// holds. ForeignMembers lists the gossip members of other clusters
+	// this node has seen (and ignores), with their cluster IDs.
+	Refused        RefusedCounts     `json:"refused"`
+	ForeignMembers map[string]string `json:"foreign_members,omitempty"`
 	// Ready: the cluster is formed and every shard has a leader.
 	Ready bool `json:"ready"`
 	// Leader: this node leads every shard (a one-node cluster).
 	Leader     bool   `json:"leader"`
 	Formed     bool   `json:"formed"`
 	MetaLeader string `json:"meta_leader"`
-	Epoch      uint64 `json:"epoch"`
+	// MetaVoters and MetaNonvoters are the meta group's members as this
+	// node's replica knows them.
+	MetaVoters    []string `json:"meta_voters"`
+	MetaNonvoters []string `json:"meta_nonvoters,omitempty"`
+	Epoch         uint64   `json:"epoch"`
 	// Shards are the replicas this node holds.
 	Shards []ShardStatus `json:"shards"`
 	// Nodes is the cluster's registry with each node's shard counts.
@@ -152,7 +168,20 @@ type NodeSummary struct {
 func (n *Node) Status() NodeStatus {
 	st := n.meta.state()
 	_, metaLeader := n.meta.r.LeaderWithID()
-	ns := NodeStatus{NodeID: n.id, Ready: n.Ready(), Formed: st.Initialized(), MetaLeader: string(metaLeader), Epoch: st.Epoch}
+	ns := NodeStatus{NodeID: n.id, ClusterID: n.clusterID(), Refused: n.mux.Refused(),
+		Ready: n.Ready(), Formed: st.Initialized(), MetaLeader: string(metaLeader), Epoch: st.Epoch}
+	for _, srv := range n.meta.servers() {
+		if srv.Suffrage == raft.Voter {
+			ns.MetaVoters = append(ns.MetaVoters, string(srv.ID))
+		} else {
+			ns.MetaNonvoters = append(ns.MetaNonvoters, string(srv.ID))
+		}
+	}
+	n.foreignMu.Lock()
+	if len(n.foreignSeen) > 0 {
+		ns.ForeignMembers = maps.Clone(n.foreignSeen)
+	}
+	n.foreignMu.Unlock()
 	ns.Leader = ns.Formed
 	for i := range n.Shards() {
 		sh := n.local(i)

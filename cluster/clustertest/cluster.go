@@ -147,33 +147,83 @@ func (c *Cluster) StartAll() {
 
 // Start starts nd and waits until it serves.
 func (c *Cluster) Start(nd *Node) error {
+	srv, err := c.open(nd)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
+	if err := srv.Serve(ctx); err != nil {
+		c.mu.Lock()
+		nd.Srv = nil
+		c.mu.Unlock()
+		srv.Close()
+		return err
+	}
+	return nil
+}
+
+// StartAsync opens nd (it is Running from now on, and its node can be
+// inspected) and lets it serve clients once its cluster can, without
+// waiting for that: for nodes that cannot be ready until another node
+// comes back.
+func (c *Cluster) StartAsync(nd *Node) {
+	c.T.Helper()
+	srv, err := c.open(nd)
+	if err != nil {
+		c.T.Fatalf("start %s: %v", nd.ID, err)
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+		defer cancel()
+		if err := srv.Serve(ctx); err != nil {
+			c.T.Logf("%s did not come to serve clients: %v", nd.ID, err)
+		}
+	}()
+}
+
+// open opens nd's server (its node runs; clients are not served yet).
+func (c *Cluster) open(nd *Node) (*embed.Server, error) {
 	for _, edit := range c.edit {
 		edit(nd)
 	}
 	logger := slog.New(slog.NewTextHandler(c.Logs, &slog.HandlerOptions{Level: slog.LevelWarn})).With("node", nd.ID)
-	srv, err := embed.Start(ctx, nd.Cfg, logger)
+	srv, err := embed.Open(nd.Cfg, logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c.mu.Lock()
 	nd.Srv = srv
 	c.mu.Unlock()
-	return nil
+	return srv, nil
 }
 
-// Add starts a new node that joins the running cluster.
+// Add starts a new node that joins the running cluster, and waits until
+// it serves.
 func (c *Cluster) Add(id string) *Node {
 	c.T.Helper()
+	nd := c.prepare(id)
+	if err := c.Start(nd); err != nil {
+		c.T.Fatalf("start %s: %v", id, err)
+	}
+	return nd
+}
+
+// AddAsync is Add without waiting (see StartAsync).
+func (c *Cluster) AddAsync(id string) *Node {
+	c.T.Helper()
+	nd := c.prepare(id)
+	c.StartAsync(nd)
+	return nd
+}
+
+// prepare makes a new node that joins the running cluster's gossip.
+func (c *Cluster) prepare(id string) *Node {
 	nd := c.newNode(id, 1)
 	nd.Cfg.Join = c.gossipAddrs()
 	c.mu.Lock()
 	c.nodes = append(c.nodes, nd)
 	c.mu.Unlock()
-	if err := c.Start(nd); err != nil {
-		c.T.Fatalf("start %s: %v", id, err)
-	}
 	return nd
 }
 
@@ -198,14 +248,23 @@ func (c *Cluster) Kill(nd *Node) {
 	}
 }
 
+// Wipe empties a stopped node's data dir (a node rebuilt on a new disk).
+func (c *Cluster) Wipe(nd *Node) {
+	c.T.Helper()
+	if nd.Srv != nil {
+		c.T.Fatalf("wipe %s: it is running", nd.ID)
+	}
+	if err := os.RemoveAll(nd.Cfg.DataDir); err != nil {
+		c.T.Fatal(err)
+	}
+}
+
 // Restart starts a stopped node again on the same ports; wipe empties its
 // data dir first (a node rebuilt on a new disk).
 func (c *Cluster) Restart(nd *Node, wipe bool) {
 	c.T.Helper()
 	if wipe {
-		if err := os.RemoveAll(nd.Cfg.DataDir); err != nil {
-			c.T.Fatal(err)
-		}
+		c.Wipe(nd)
 	}
 	nd.Cfg.BootstrapExpect = 1 // a restarted node never bootstraps anyway
 	if err := c.Start(nd); err != nil {
@@ -372,6 +431,30 @@ func (c *Cluster) CaughtUp() func() string {
 		}
 		return ""
 	}
+}
+
+// Rebuilt reports what keeps nd from holding, as a voter, a replica of
+// every shard placed on it, each listed by its shard's leader under the
+// replica's own ID ("" once it does): what a node restarted on an empty
+// disk must reach before it counts again.
+func (c *Cluster) Rebuilt(nd *Node) string {
+	st := nd.Srv.Node().Status()
+	placed := 0
+	for _, n := range st.Nodes {
+		if n.ID == nd.ID {
+			placed = n.Replicas
+		}
+	}
+	voters := 0
+	for _, s := range st.Shards {
+		if s.Suffrage == "voter" {
+			voters++
+		}
+	}
+	if voters != placed || len(st.Shards) != placed {
+		return fmt.Sprintf("%s holds %d replicas, %d of them voters; %d placed", nd.ID, len(st.Shards), voters, placed)
+	}
+	return ""
 }
 
 // IDs returns the nodes' IDs, sorted.

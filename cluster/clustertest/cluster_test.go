@@ -139,7 +139,12 @@ func TestCluster3(t *testing.T) {
 		nd := c.Running()[2]
 		c.Kill(nd)
 		c.Restart(nd, true)
-		c.WaitUntil("rebuild", func() string { return c.Settled(3) })
+		c.WaitUntil("rebuild", func() string {
+			if s := c.Settled(3); s != "" {
+				return s
+			}
+			return c.Rebuilt(nd)
+		})
 		c.WaitUntil("replicas caught up", c.CaughtUp())
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,25 +35,42 @@ const (
 // RESP server, wired as the binary runs them. Tests run several in one
 // process.
 type Server struct {
-	cfg      Config
-	logger   *slog.Logger
-	lns      *listeners
-	http     *http.Server
-	node     *cluster.Node
+	cfg    Config
+	logger *slog.Logger
+	lns    *listeners
+	http   *http.Server
+	node   *cluster.Node
+
+	mu       sync.Mutex // guards resp against a Close while Serve starts it
+	closed   bool
 	resp     *resp.Server
-	respDone <-chan error
+	respDone chan error // receives the RESP server's end; buffered
 }
 
-// Start opens the ports, serves HTTP (health answers at once), opens the
-// node (joining or forming the cluster), waits until the cluster can serve,
-// then serves RESP. On error everything started is stopped. cfg must have
+// Start opens the node (Open) and serves clients once the cluster can
+// serve (Serve). On error everything started is stopped. cfg must have
 // passed Validate.
-func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err error) {
+func Start(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	s, err := Open(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Serve(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open opens the ports, serves HTTP (health answers at once) and opens
+// the node, which joins or forms the cluster in the background. Clients
+// are served only after Serve.
+func Open(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 	lns, err := startListeners(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: logger, lns: lns}
+	s := &Server{cfg: cfg, logger: logger, lns: lns, respDone: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -64,22 +82,42 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		return nil, err
 	}
 	live.node.Store(s.node)
-	if err := waitReady(ctx, cfg, s.node, logger); err != nil {
-		return nil, err
-	}
-	s.resp, s.respDone = startRESP(cfg, lns.resp, listenPort(lns.raft), s.node, logger)
-	logger.Info("ready", "node_id", cfg.NodeID, "addr", lns.resp.Addr().String(), "advertise", cfg.Advertise,
-		"raft_addr", lns.raft.Addr().String(), "http_addr", lns.http.Addr().String(), "data_dir", cfg.DataDir,
-		"shards", s.node.Shards())
 	return s, nil
+}
+
+// Serve waits until the cluster is formed and every shard has a leader,
+// then serves RESP on the client port.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := waitReady(ctx, s.cfg, s.node, s.logger); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return cluster.ErrShutdown
+	}
+	s.resp = startRESP(s.cfg, s.lns.resp, listenPort(s.lns.raft), s.node, s.logger, s.respDone)
+	s.logger.Info("ready", "node_id", s.cfg.NodeID, "addr", s.lns.resp.Addr().String(), "advertise", s.cfg.Advertise,
+		"raft_addr", s.lns.raft.Addr().String(), "http_addr", s.lns.http.Addr().String(), "data_dir", s.cfg.DataDir,
+		"shards", s.node.Shards())
+	return nil
+}
+
+// stopping marks the server closed and returns its RESP server, nil if
+// Serve did not start one.
+func (s *Server) stopping() *resp.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return s.resp
 }
 
 // Close shuts down in reverse order: RESP (in-flight commands are
 // answered), HTTP, then the node (leaving the gossip pool, closing the Raft
 // groups), then whatever listener nothing took over.
 func (s *Server) Close() {
-	if s.resp != nil {
-		stopRESP(s.resp, s.respDone, s.logger)
+	if rs := s.stopping(); rs != nil {
+		stopRESP(rs, s.respDone, s.logger)
 	}
 	if s.http != nil {
 		stopHTTP(s.http, s.logger)
@@ -232,18 +270,17 @@ func closeNode(node *cluster.Node, logger *slog.Logger) {
 // startRESP serves clients on ln as a Redis Cluster node: CLUSTER SLOTS and
 // friends report --advertise and, as the cluster bus port, the Raft port
 // (busPort), which carries the node-to-node traffic.
-func startRESP(cfg Config, ln net.Listener, busPort int, node *cluster.Node, logger *slog.Logger) (*resp.Server, <-chan error) {
+func startRESP(cfg Config, ln net.Listener, busPort int, node *cluster.Node, logger *slog.Logger, done chan<- error) *resp.Server {
 	srv := resp.NewServer(resp.Config{
 		MaxBulkBytes: cfg.MaxBulkBytes, MaxClients: cfg.MaxClients, Port: listenPort(ln),
 		RunID: runID(), NodeID: cfg.NodeID, ServerVersion: Version,
 		ClusterEnabled: true, AdvertiseAddr: cfg.Advertise, BusPort: busPort, Proxy: cfg.Proxy,
 	}, backend{node: node}, logger)
-	done := make(chan error, 1)
 	go func() {
 		done <- srv.Serve(ln)
 		close(done) // later receivers do not wait
 	}()
-	return srv, done
+	return srv
 }
 
 // listenPort is ln's TCP port, 0 if it has none.
@@ -291,8 +328,8 @@ func runID() string {
 func (s *Server) Kill() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if s.resp != nil {
-		_ = s.resp.Shutdown(ctx) // drop the clients at once
+	if rs := s.stopping(); rs != nil {
+		_ = rs.Shutdown(ctx) // drop the clients at once
 	}
 	if s.http != nil {
 		_ = s.http.Close()
