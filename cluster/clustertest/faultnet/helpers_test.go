@@ -49,7 +49,7 @@ type serverConn struct {
 }
 
 // startEcho listens on a loopback port until the test ends.
-func startEcho(t *testing.T) *echoServer {
+func startEcho(t testing.TB) *echoServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
