@@ -34,8 +34,9 @@
 //     point of one). A dial across a delayed link waits one round trip of
 //     the two links' delays.
 //   - Bytes that meet a cut on an open connection are blackholed: a
-//     write reports success, a read throws away what arrived and reads
-//     again, so the reader sees silence until its deadline. The
+//     write reports success at once (a real socket would block once its
+//     buffer filled), a read throws away what arrived and reads again, so
+//     the reader sees silence until its deadline. The
 //     connection's direction is then tainted: it blackholes everything from
 //     then on, whatever the rules say, so no stream with a hole in it ever
 //     reaches the application. Heal closes every tainted connection. The
