@@ -244,10 +244,19 @@ const (
 	// after SuspicionMult × ProbeInterval = 3 s. About 6 s at worst (4-5 s
 	// seen); the rest is room for -race on a loaded 2-core machine.
 	failDetectTimeout = 10 * time.Second
+	// pushPullInterval replaces DefaultLocalConfig's 15 s. n3 comes back
+	// only by refuting its death, so it must hear of it: the death is
+	// gossiped once, within 100 ms, and is lost if Heal comes later; then
+	// n3 hears it at a push/pull (TCP), which must come within the test's
+	// budget.
+	pushPullInterval = time.Second
 	// recoverTimeout bounds how long n1 and n2 take to see n3 alive after
-	// Heal: they gossip its death to it every 100 ms (GossipToTheDeadTime
-	// 15 s), it refutes, and its alive message spreads. Well under 1 s.
-	recoverTimeout = 5 * time.Second
+	// Heal. If the death gossip reaches n3, about 100 ms. If it was spent
+	// before Heal, n3 must first see n1 or n2 alive again (they refute its
+	// suspicion of them as its probes resume, a probe round or two) before
+	// it push/pulls with one (pushPullInterval) and refutes its death: 2 to
+	// 3.5 s seen under -race. The rest is room for a loaded machine.
+	recoverTimeout = 10 * time.Second
 )
 
 // listed reports whether m lists name among its members (alive or
@@ -270,6 +279,7 @@ func TestGossipIsolateAndHeal(t *testing.T) {
 		n.Register(name, addr)
 		cfg := memberlist.DefaultLocalConfig()
 		cfg.Name = name
+		cfg.PushPullInterval = pushPullInterval
 		cfg.BindAddr, cfg.BindPort = "127.0.0.1", 0
 		cfg.AdvertiseAddr, cfg.AdvertisePort = "127.0.0.1", nt.GetAutoBindPort()
 		cfg.Transport = n.WrapTransport(name, nt)
