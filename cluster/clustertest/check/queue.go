@@ -32,7 +32,8 @@ type Ack struct {
 	ID    ID     `json:"id"`
 }
 
-// PendingEntry is one line of a group's pending entries list.
+// PendingEntry is one line of a group's pending entries list. Inside a
+// Final, Key may be left empty: it is the Final's.
 type PendingEntry struct {
 	Key      string `json:"key"`
 	Group    string `json:"group"`
@@ -127,20 +128,23 @@ type groupEntry struct {
 
 // CheckQueue checks a work-queue history. An entry counts as acknowledged
 // if any group acknowledged it, which is exact for the one group per key
-// a work queue has.
+// a work queue has; pending entries are judged by their own group.
 func CheckQueue(h QueueHistory) QueueReport {
 	rep := QueueReport{Produced: len(h.Produced), ProducedUnknown: len(h.ProducedUnknown), Deliveries: len(h.Deliveries)}
+	rep.checkWrites(h)
+	rep.checkAcks(h)
+	rep.sort()
+	return rep
+}
 
-	written := make(map[payloadKey]bool) // true when answered
-	for _, p := range h.ProducedUnknown {
-		written[payloadKey{p.Key, p.Payload}] = false
-	}
-	for _, p := range h.Produced {
+// checkWrites looks at every place an entry shows up (an XADD's answer,
+// deliveries, the final stream) for entries nobody wrote, payloads under
+// several IDs and IDs with several payloads, and counts deliveries.
+func (r *QueueReport) checkWrites(h QueueHistory) {
+	written := make(map[payloadKey]bool)
+	for _, p := range slices.Concat(h.Produced, h.ProducedUnknown) {
 		written[payloadKey{p.Key, p.Payload}] = true
 	}
-
-	// Every place an entry shows up: the XADD's answer, deliveries, the
-	// final stream.
 	ids := make(map[payloadKey]map[ID]bool)
 	payloads := make(map[entryKey]map[string]bool)
 	invented := make(map[Sighting]bool)
@@ -154,17 +158,14 @@ func CheckQueue(h QueueHistory) QueueReport {
 			payloads[ek] = make(map[string]bool)
 		}
 		payloads[ek][payload] = true
-		if _, ok := written[pk]; !ok && where != "" {
-			s := Sighting{Key: key, ID: id, Payload: payload}
-			if !invented[s] {
-				invented[s] = true
-				s.Where = where
-				rep.Invented = append(rep.Invented, s)
-			}
+		if s := (Sighting{Key: key, ID: id, Payload: payload}); !written[pk] && !invented[s] {
+			invented[s] = true
+			s.Where = where
+			r.Invented = append(r.Invented, s)
 		}
 	}
 	for _, p := range h.Produced {
-		seen(p.Key, p.ID, p.Payload, "")
+		seen(p.Key, p.ID, p.Payload, "XADD answer")
 	}
 	delivered := make(map[entryKey]int)
 	for _, d := range h.Deliveries {
@@ -176,18 +177,22 @@ func CheckQueue(h QueueHistory) QueueReport {
 			seen(f.Key, e.ID, e.Payload, "final stream")
 		}
 	}
-	rep.Delivered = len(delivered)
+	r.Delivered = len(delivered)
 	for _, n := range delivered {
-		rep.Duplicates += n - 1
+		r.Duplicates += n - 1
 	}
 	for _, p := range h.ProducedUnknown {
 		if len(ids[payloadKey{p.Key, p.Payload}]) > 0 {
-			rep.UnknownApplied++
+			r.UnknownApplied++
 		}
 	}
-	rep.DuplicatedWrites = duplicatedWrites(ids)
-	rep.Conflicts = conflicts(payloads)
+	r.DuplicatedWrites = duplicatedWrites(ids)
+	r.Conflicts = conflicts(payloads)
+}
 
+// checkAcks finds answered writes never acknowledged and entries pending
+// after an acknowledgement, and counts acknowledged entries.
+func (r *QueueReport) checkAcks(h QueueHistory) {
 	acked := make(map[entryKey]bool)          // by any group, answered or not
 	ackedIn := make(map[groupEntry]bool)      // answered XACKs, by group
 	mayBeAckedIn := make(map[groupEntry]bool) // answered or not, by group
@@ -196,7 +201,7 @@ func CheckQueue(h QueueHistory) QueueReport {
 		ackedIn[groupEntry{a.Key, a.Group, a.ID}] = true
 		mayBeAckedIn[groupEntry{a.Key, a.Group, a.ID}] = true
 	}
-	rep.Acked = len(acked)
+	r.Acked = len(acked)
 	for _, a := range h.AcksUnknown {
 		acked[entryKey{a.Key, a.ID}] = true
 		mayBeAckedIn[groupEntry{a.Key, a.Group, a.ID}] = true
@@ -208,19 +213,17 @@ func CheckQueue(h QueueHistory) QueueReport {
 			pending[entryKey{p.Key, p.ID}] = true
 			switch ge := (groupEntry{p.Key, p.Group, p.ID}); {
 			case ackedIn[ge]:
-				rep.PendingAfterAck = append(rep.PendingAfterAck, p)
+				r.PendingAfterAck = append(r.PendingAfterAck, p)
 			case !mayBeAckedIn[ge]:
-				rep.Undrained = append(rep.Undrained, p)
+				r.Undrained = append(r.Undrained, p)
 			}
 		}
 	}
 	for _, p := range h.Produced {
 		if ek := (entryKey{p.Key, p.ID}); !acked[ek] && !pending[ek] {
-			rep.Lost = append(rep.Lost, p)
+			r.Lost = append(r.Lost, p)
 		}
 	}
-	rep.sort()
-	return rep
 }
 
 func duplicatedWrites(ids map[payloadKey]map[ID]bool) []DuplicatedWrite {
