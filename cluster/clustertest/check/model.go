@@ -51,6 +51,8 @@ func step(state *node, in Input, out Output) (*node, bool) {
 			return push(state, slot{anon: true, hi: maxID})
 		case out.Unknown && out.ID == ID{}:
 			return push(state, slot{payload: in.Payload, hi: maxID})
+		case out.ordered && state.lastKnown() != out.pred:
+			return nil, false
 		}
 		return push(state, slot{payload: in.Payload, known: true, id: out.ID})
 	case OpXLen:

@@ -38,7 +38,11 @@ import (
 //     in which unseen write sits where are equal.
 //
 // Then every write has an ID, but for unseen ones, and a key's log is at
-// all times a prefix of its writes sorted by ID (narrowByOrder):
+// all times a prefix of its writes sorted by ID (narrowByOrder), since
+// every one is applied once linearized. So a write may only follow the
+// write of the next smaller ID, which the model then checks, instead of
+// letting porcupine skip writes and learn much later that it cannot
+// place them. As for intervals:
 //
 //   - an XADD with ID x takes effect after every write with a smaller ID
 //     was called and before every write with a larger one returned;
@@ -167,6 +171,15 @@ func (o *idOrder) calledUpTo(x ID, inclusive bool) int64 {
 	return o.latestCall[i-1]
 }
 
+// before returns the largest ID below x, 0-0 if none.
+func (o *idOrder) before(x ID) ID {
+	i, _ := slices.BinarySearchFunc(o.ids, x, ID.Compare)
+	if i == 0 {
+		return ID{}
+	}
+	return o.ids[i-1]
+}
+
 // returnedAfter returns the earliest return of the writes with an ID above
 // x; math.MaxInt64 if none.
 func (o *idOrder) returnedAfter(x ID) int64 {
@@ -230,6 +243,8 @@ func narrowByOrder(ops []porcupine.Operation) {
 			}
 			call = max(call, o.calledUpTo(out.ID, false))
 			ret = min(ret, o.returnedAfter(out.ID))
+			out.ordered, out.pred = true, o.before(out.ID)
+			op.Output = out
 		case OpXRange, OpXRead:
 			if n := len(out.Entries); n > 0 {
 				call = max(call, o.calledUpTo(out.Entries[n-1].ID, true))

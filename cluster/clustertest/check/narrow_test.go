@@ -158,3 +158,29 @@ func TestNarrowKeepsPoints(t *testing.T) {
 		}
 	}
 }
+
+// TestNarrowChainsWrites checks that narrow tells each write which write
+// precedes it, inferred IDs included, so the model never skips one.
+func TestNarrowChainsWrites(t *testing.T) {
+	ops := []porcupine.Operation{
+		op(0, 0, 1, XAdd("k", "a"), added("1-0")),
+		op(0, 2, 3, XAdd("k", "b"), added("3-0")),
+		unknownAdd(1, 0, "k", "c"),
+		op(2, 4, 5, XRange("k"), entries("1-0 a", "2-0 c", "3-0 b")),
+		op(0, 0, 1, XAdd("other", "x"), added("9-0")),
+	}
+	narrowed, _ := narrow(ops)
+	want := map[string]ID{"a": {}, "c": {Ms: 1}, "b": {Ms: 2}, "x": {}}
+	for _, op := range narrowed {
+		in, out := op.Input.(Input), op.Output.(Output)
+		if in.Op != OpXAdd {
+			continue
+		}
+		if !out.ordered || out.pred != want[in.Payload] {
+			t.Errorf("narrowed %s: ordered, pred = %t, %s; want true, %s", describe(in, out), out.ordered, out.pred, want[in.Payload])
+		}
+		if s, ok := step(nil, in, out); ok != (want[in.Payload] == ID{}) {
+			t.Errorf("step(empty, %s) = %s, %t; want %t", describe(in, out), describeState(s), ok, want[in.Payload] == ID{})
+		}
+	}
+}

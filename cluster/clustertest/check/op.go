@@ -100,9 +100,13 @@ type Output struct {
 	// Check may fill ID in from a read that shows the write.
 	Unknown bool `json:"-"`
 
-	unseen bool   // set by narrow: no read shows the write
-	sum    uint64 // set by narrow for XRANGE: entriesHash(Entries)
-	summed bool
+	// Set by narrow, to help the model: no read shows this write; the
+	// hash of an XRANGE's Entries; the ID of the write before this one.
+	unseen  bool
+	summed  bool
+	sum     uint64
+	ordered bool
+	pred    ID
 }
 
 // payloadKey names a payload in a key; payloads are unique in a test.

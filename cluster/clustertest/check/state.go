@@ -39,6 +39,7 @@ type node struct {
 	slot slot
 	n    int    // entries up to and including this one
 	open int    // entries up to here whose ID is not known
+	last ID     // the last known ID up to here, 0-0 if none
 	min  ID     // smallest ID this entry can have given those before it
 	hash uint64 // of the whole list up to here, for porcupine's cache
 }
@@ -51,9 +52,9 @@ var hashSeed = maphash.MakeSeed()
 // leaves the most room for the rest, and checking that greedy choice
 // against each known ID and upper bound is exact.
 func push(prev *node, s slot) (*node, bool) {
-	lo, n, open, h := ID{}, 1, 0, uint64(0)
+	lo, n, open, last, h := ID{}, 1, 0, ID{}, uint64(0)
 	if prev != nil {
-		lo, n, open, h = prev.min, prev.n+1, prev.open, prev.hash
+		lo, n, open, last, h = prev.min, prev.n+1, prev.open, prev.last, prev.hash
 	}
 	least := s.id
 	if s.known {
@@ -66,10 +67,12 @@ func push(prev *node, s slot) (*node, bool) {
 			return nil, false
 		}
 	}
-	if !s.known {
+	if s.known {
+		last = s.id
+	} else {
 		open++
 	}
-	return &node{prev: prev, jump: jumpFrom(prev), slot: s, n: n, open: open, min: least, hash: hashSlot(h, s)}, true
+	return &node{prev: prev, jump: jumpFrom(prev), slot: s, n: n, open: open, last: last, min: least, hash: hashSlot(h, s)}, true
 }
 
 // jumpFrom returns the jump pointer of a node pushed onto prev. This is
@@ -144,6 +147,14 @@ func hashSlot(prev uint64, s slot) uint64 {
 	_, _ = hh.Write(buf)
 	_, _ = hh.WriteString(s.payload)
 	return hh.Sum64()
+}
+
+// lastKnown returns the last known ID in the list, 0-0 if none.
+func (x *node) lastKnown() ID {
+	if x == nil {
+		return ID{}
+	}
+	return x.last
 }
 
 func (x *node) len() int {
