@@ -59,13 +59,15 @@
 // the others allow it to take effect (narrow.go has the rules, with why
 // each keeps the verdict exact): an unknown write that a read shows gets
 // that read's ID and return, one that no read shows is left out as never
-// applied unless an XLEN may have counted it, and every operation is
-// placed between the writes whose IDs bound what it saw. Histories of
-// thousands of operations from a dozen clients then check in seconds. Two
-// habits keep it so: end each workload, after every client
-// stopped, with an XRANGE of each key (it shows every write that took
-// effect, so the others cost nothing), and give Check a timeout: a
-// search it cuts short reports Unknown, never Ok.
+// applied unless an XLEN may have counted it, every operation is placed
+// between the writes whose IDs bound what it saw, and each write may only
+// follow the write of the next lower ID. On this project's 2-core machine
+// a history of 28,000 operations by 32 clients on one key checks in about
+// 6 s, one of 14,000 by 16 clients in about 1 s. Two habits keep it so:
+// end each workload, after every client stopped, with an XRANGE of each
+// key (it shows every write that took effect, so the others cost
+// nothing), and give Check a timeout: a search it cuts short reports
+// Unknown, never Ok.
 //
 // # Work queues
 //

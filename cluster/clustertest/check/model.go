@@ -43,6 +43,8 @@ func atMost(s *slot, hi ID) bool {
 	return true
 }
 
+// step applies one operation to a log; it fails if the log cannot have
+// given that output. It never changes state.
 func step(state *node, in Input, out Output) (*node, bool) {
 	switch in.Op {
 	case OpXAdd:
