@@ -223,26 +223,30 @@ func TestCheck(t *testing.T) {
 		}
 	})
 
-	t.Run("binary", func(t *testing.T) {
-		bin := buildBinary(t)
-		for _, c := range []struct {
-			dir    string
-			status int
-			line   string
-		}{{good, checkOK, "3 replicas: 3 OK"}, {bad, checkDamaged, "3 replicas: 1 OK, 2 damaged"}} {
-			out, err := exec.Command(bin, "check", "--data-dir", c.dir).CombinedOutput()
-			status := 0
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				status = exit.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if status != c.status || !strings.Contains(string(out), c.line) {
-				t.Errorf("streamraft check --data-dir %s: status %d, output:\n%s\nwant status %d and %q", c.dir, status, out, c.status, c.line)
-			}
+	t.Run("binary", func(t *testing.T) { checkBinary(t, good, bad) })
+}
+
+// checkBinary runs the built binary's check on a good and a damaged data
+// dir: the exit status is the process's.
+func checkBinary(t *testing.T, good, bad string) {
+	bin := buildBinary(t)
+	for _, c := range []struct {
+		dir    string
+		status int
+		line   string
+	}{{good, checkOK, "3 replicas: 3 OK"}, {bad, checkDamaged, "3 replicas: 1 OK, 2 damaged"}} {
+		out, err := exec.Command(bin, "check", "--data-dir", c.dir).CombinedOutput()
+		status := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			status = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
 		}
-	})
+		if status != c.status || !strings.Contains(string(out), c.line) {
+			t.Errorf("streamraft check --data-dir %s: status %d, output:\n%s\nwant status %d and %q", c.dir, status, out, c.status, c.line)
+		}
+	}
 }
 
 // checkLines wants each of want in out, each on the line of the one
