@@ -33,7 +33,7 @@ func lockDir(dir string, timeout time.Duration) (release func() error, err error
 		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
 			f.Close()
 			if errors.Is(err, syscall.EWOULDBLOCK) {
-				return nil, fmt.Errorf("%s is in use by another streamraft (timeout after %v)", dir, timeout)
+				return nil, &inUseError{path: dir, reason: fmt.Sprintf("in use by another streamraft (timeout after %v)", timeout)}
 			}
 			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}

@@ -4,11 +4,27 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 )
 
 // FormatVersion is the first byte of every log entry this binary writes. A
-// newer binary must keep decoding every older version.
-const FormatVersion byte = 1
+// newer binary must keep decoding every older version:
+//
+//	1: the body (op, stamp, requests), no checksum
+//	2: the version-1 body followed by a big-endian CRC-32C (Castagnoli) of
+//	   every byte before it, version byte included
+//
+// raft-boltdb stores log values without a checksum, so version 2 lets a
+// replica tell a damaged entry from a bug before applying it.
+const FormatVersion byte = 2
+
+// formatV1 is the version without a checksum, still read from older logs.
+const formatV1 byte = 1
+
+// crcLen is the size of version 2's trailing checksum.
+const crcLen = 4
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Op is the second byte of a log entry. Op codes are only ever added at the
 // end of this list: a replica replays logs written by older binaries.
@@ -52,8 +68,10 @@ const (
 // ErrCorrupt is returned by DecodeEntry for bytes no binary ever wrote.
 var ErrCorrupt = errors.New("fsm: corrupt log entry")
 
-// AppendEncode appends the wire form of e to dst and returns it.
+// AppendEncode appends the wire form of e (FormatVersion) to dst and
+// returns it.
 func (e *Entry) AppendEncode(dst []byte) []byte {
+	start := len(dst)
 	dst = append(dst, FormatVersion, byte(OpBatch))
 	dst = binary.AppendVarint(dst, e.Stamp)
 	dst = binary.AppendUvarint(dst, uint64(len(e.Reqs)))
@@ -83,16 +101,37 @@ func (e *Entry) AppendEncode(dst []byte) []byte {
 			}
 		}
 	}
-	return dst
+	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
-// DecodeEntry parses an encoded entry. Arguments alias b: the caller keeps b
-// alive and unchanged while the entry is in use.
+// DecodeEntry parses an encoded entry of any version this binary knows; a
+// version-2 entry whose checksum does not match is ErrCorrupt. Arguments
+// alias b: the caller keeps b alive and unchanged while the entry is in use.
 func DecodeEntry(b []byte) (*Entry, error) {
-	d := decoder{b: b}
-	if v := d.byte(); v != FormatVersion {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: short entry", ErrCorrupt)
+	}
+	switch v := b[0]; v {
+	case formatV1:
+	case FormatVersion:
+		n := len(b) - crcLen
+		if n < 1 {
+			return nil, fmt.Errorf("%w: short entry", ErrCorrupt)
+		}
+		if got, want := crc32.Checksum(b[:n], castagnoli), binary.BigEndian.Uint32(b[n:]); got != want {
+			return nil, fmt.Errorf("%w: checksum mismatch (computed %08x, stored %08x)", ErrCorrupt, got, want)
+		}
+		b = b[:n]
+	default:
 		return nil, fmt.Errorf("%w: format version %d", ErrCorrupt, v)
 	}
+	return decodeBody(b[1:])
+}
+
+// decodeBody parses what follows the version byte, the same in versions 1
+// and 2 (without 2's checksum).
+func decodeBody(b []byte) (*Entry, error) {
+	d := decoder{b: b}
 	if op := Op(d.byte()); op != OpBatch {
 		return nil, fmt.Errorf("%w: op %d", ErrCorrupt, op)
 	}

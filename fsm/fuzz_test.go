@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,7 +17,9 @@ func FuzzDecodeEntry(f *testing.F) {
 		{},
 	}
 	for _, e := range seeds {
-		f.Add(e.AppendEncode(nil))
+		v2 := e.AppendEncode(nil)
+		f.Add(v2)
+		f.Add(asV1(v2))
 	}
 	f.Add([]byte{1, 1, 0, 1, 3, 1, 1, 1})
 	f.Add([]byte{1, 1, 0, 1, flagWatch, 0, 0}) // an empty watch list
@@ -24,10 +28,32 @@ func FuzzDecodeEntry(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if again := e.AppendEncode(nil); !bytes.Equal(again, b) {
-			t.Fatalf("re-encoded %x; want %x", again, b)
+		again := e.AppendEncode(nil)
+		switch b[0] {
+		case FormatVersion: // one encoding per entry
+			if !bytes.Equal(again, b) {
+				t.Fatalf("re-encoded %x; want %x", again, b)
+			}
+		case formatV1: // the same body, now with a checksum
+			if want := asV2(b); !bytes.Equal(again, want) {
+				t.Fatalf("version-1 entry %x re-encoded as %x; want %x", b, again, want)
+			}
+		default:
+			t.Fatalf("decoded format version %d", b[0])
 		}
 	})
+}
+
+// asV1 turns a version-2 entry into the version-1 entry an older binary
+// wrote: the same body, no checksum.
+func asV1(v2 []byte) []byte {
+	return append([]byte{formatV1}, v2[1:len(v2)-crcLen]...)
+}
+
+// asV2 is the version-2 form of a version-1 entry.
+func asV2(v1 []byte) []byte {
+	b := append([]byte{FormatVersion}, v1[1:]...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
 // fuzzArgv splits fuzz text into commands (lines) and arguments (spaces);

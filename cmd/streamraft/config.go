@@ -23,6 +23,7 @@ const envPrefix = "STREAMRAFT_"
 const defaultShards = 16
 
 const usageHeader = `Usage: streamraft [flags]
+       streamraft check [--data-dir DIR]   verify a data dir offline (check -h)
 
 streamraft is a Redis-compatible stream broker whose writes go through a Raft log.
 With no flags it is a one-node server on 127.0.0.1:6379 with its data in ./data.

@@ -1,6 +1,7 @@
 // Command streamraft runs a Redis-compatible stream broker whose writes go
 // through a Raft log. Run with no flags it is a one-node server on
 // 127.0.0.1:6379 with its data in ./data; see -h for the flags.
+// `streamraft check --data-dir DIR` verifies a data dir offline.
 package main
 
 import (
@@ -17,6 +18,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		os.Exit(runCheck(os.Args[2:], os.Getenv, os.Stdout, os.Stderr)) // check.go
+	}
 	if err := run(os.Args[1:], os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "streamraft:", err)
 		os.Exit(1)
