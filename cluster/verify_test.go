@@ -471,7 +471,7 @@ var damageCases = []damageCase{
 // walPayload reads log idx of a closed raft-wal shard directory.
 func walPayload(t *testing.T, dir string, idx uint64) []byte {
 	t.Helper()
-	st, err := openLogStore(dir, LogStoreWAL)
+	st, err := openLogStore(dir, LogStoreWAL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
