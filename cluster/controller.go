@@ -323,7 +323,11 @@ func (n *Node) placeShards(st *MetaState) {
 		switch {
 		case want && sh == nil:
 			if err := n.openShard(i); err != nil {
-				n.logger.Error("open replica", "shard", i, "err", err)
+				var dmg *DamageError
+				if errors.As(err, &dmg) {
+					n.failStart(err) // the only copy is damaged
+				}
+				n.logOnce(fmt.Sprintf("open replica of shard %d", i), err)
 				continue
 			}
 			n.formShard(i, st)
@@ -346,8 +350,17 @@ func (n *Node) placeShards(st *MetaState) {
 func (n *Node) formShard(i int, st *MetaState) {
 	g := st.Groups[i]
 	sh := n.local(i)
-	if sh == nil || g.Formed || len(g.Replicas) == 0 || g.Replicas[0] != n.id || sh.HasState() {
+	if sh == nil || len(g.Replicas) == 0 || g.Replicas[0] != n.id || sh.HasState() {
 		return
+	}
+	if g.Formed {
+		// Formed, but this node was its only replica and its replica has no
+		// state: the operator moved a damaged only copy away (damage.go).
+		// Nobody else can rebuild it, so it starts again, empty.
+		if !slices.Equal(g.Replicas, []string{n.id}) || !slices.Equal(g.Voters, []string{n.id}) {
+			return
+		}
+		n.logger.Warn("this node held the only replica of the shard and it has no state: forming the shard again, empty", "shard", i)
 	}
 	servers := []raft.Server{{Suffrage: raft.Voter, ID: raft.ServerID(n.id), Address: raft.ServerAddress(sh.Addr())}}
 	if err := sh.Bootstrap(servers); err != nil {

@@ -17,4 +17,10 @@ var (
 	ErrUnknownNode = errors.New("cluster: unknown node")
 	// ErrShutdown: the node is stopping.
 	ErrShutdown = errors.New("cluster: shutting down")
+	// ErrUncertain: a write reached the log but its outcome could not be
+	// learned (the leader changed and the log did not settle in time, or
+	// the node stopped): it may or may not have been applied. Unlike a
+	// redirect, which always means "not applied", clients must not simply
+	// retry it.
+	ErrUncertain = errors.New("cluster: the write may or may not have been applied")
 )

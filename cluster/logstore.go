@@ -95,3 +95,8 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return !errors.Is(err, fs.ErrNotExist)
 }
+
+// OpenLogStore opens dir's log store of the given kind (LogStoreBolt or
+// LogStoreWAL), as a shard does: for tests that wrap the real store
+// (NodeConfig.OpenLogStore).
+func OpenLogStore(dir, kind string) (LogStore, error) { return openLogStore(dir, kind, nil) }

@@ -55,6 +55,9 @@ type MembershipConfig struct {
 	// WrapTransport, if set, wraps the transport memberlist gossips over
 	// (tests put network faults there).
 	WrapTransport func(inner memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
+	// Tune, if set, adjusts memberlist's configuration (tests shorten its
+	// intervals).
+	Tune func(*memberlist.Config)
 }
 
 // Member is a node as the gossip pool sees it.
@@ -135,6 +138,9 @@ func StartMembership(ctx context.Context, cfg MembershipConfig, logger *slog.Log
 	}
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.NodeID
+	if cfg.Tune != nil {
+		cfg.Tune(mc)
+	}
 	if err := setAddrs(ctx, mc, cfg); err != nil {
 		return nil, err
 	}

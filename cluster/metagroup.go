@@ -54,9 +54,11 @@ func openMetaGroup(cfg NodeConfig, layer raft.StreamLayer, changed chan<- struct
 		}
 	}()
 	hl := newHclog(g.logger, "")
-	if g.store, err = openLogStore(dir, LogStoreBolt, cfg.OpenLogStore); err != nil {
+	st, err := openLogStore(dir, LogStoreBolt, cfg.OpenLogStore)
+	if err != nil {
 		return nil, fmt.Errorf("meta group: open log store: %w", err)
 	}
+	g.store = newHoldStable(st, metaGroupName, g.logger)
 	if g.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, snapshotsKept, hl.Named("snapshot")); err != nil {
 		return nil, fmt.Errorf("meta group: open snapshot store: %w", err)
 	}
@@ -67,7 +69,7 @@ func openMetaGroup(cfg NodeConfig, layer raft.StreamLayer, changed chan<- struct
 		LeaderLeaseTimeout: cfg.LeaderLeaseTimeout}
 	g.conf = raftConfig(sc, hl, nil)
 	g.conf.SnapshotThreshold = 1024 // the state is small; keep the log short
-	if g.r, err = raft.NewRaft(g.conf, g.fsm, g.store, g.store, g.snaps, g.transport); err != nil {
+	if g.r, err = raft.NewRaft(g.conf, g.fsm, g.store, g.store, newestSnapshot{g.snaps}, g.transport); err != nil {
 		return nil, fmt.Errorf("meta group: start raft: %w", err)
 	}
 	return g, nil
@@ -141,8 +143,11 @@ func (g *metaGroup) servers() []raft.Server {
 func (g *metaGroup) close() error {
 	var errs []error
 	if g.r != nil {
-		if err := g.r.Shutdown().Error(); err != nil {
-			errs = append(errs, fmt.Errorf("meta group: raft shutdown: %w", err))
+		if err := shutdownRaft(g.r); err != nil {
+			errs = append(errs, fmt.Errorf("meta group: %w", err))
+			if errors.Is(err, errRaftStuck) {
+				return errors.Join(append(errs, g.transport.Close())...)
+			}
 		}
 	}
 	errs = append(errs, g.closeStores())

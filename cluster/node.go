@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,7 @@ type NodeConfig struct {
 	// time.Now).
 	Dial            func(ctx context.Context, network, addr string) (net.Conn, error)
 	GossipTransport func(inner memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
+	TuneGossip      func(*memberlist.Config)
 	OpenLogStore    func(dir string) (LogStore, error)
 	Clock           func() time.Time
 
@@ -104,6 +106,11 @@ type Node struct {
 	// cluster ID (Node.foreign).
 	foreignMu   sync.Mutex
 	foreignSeen map[string]string
+	// rebuilt counts the damaged replicas moved aside and replaced by
+	// empty ones since start (damage.go).
+	rebuilt atomic.Uint64
+	// fatal, once set, is why this node can never serve (failStart).
+	fatal atomic.Pointer[error]
 
 	layout atomic.Pointer[Layout] // nil until the cluster configuration is known
 	mu     sync.RWMutex
@@ -210,6 +217,9 @@ func openMux(cfg NodeConfig, logger *slog.Logger) (*Mux, error) {
 }
 
 func (n *Node) openMeta() error {
+	if err := n.checkOnOpen(filepath.Join(n.cfg.DataDir, metaDir), ReplicaMeta, metaGroupName, n.otherMetaReplicas); err != nil {
+		return err
+	}
 	replica, err := loadReplicaID(filepath.Join(n.cfg.DataDir, metaDir))
 	if err != nil {
 		return fmt.Errorf("meta group: %w", err)
@@ -252,7 +262,9 @@ func (n *Node) openExistingShards() error {
 		if _, err := os.Stat(n.shardDir(i)); errors.Is(err, os.ErrNotExist) {
 			continue
 		}
-		if err := n.openShard(i); err != nil {
+		if err := n.openShard(i); errors.Is(err, errDamageUndecided) {
+			continue // the controller opens it once the configuration says more
+		} else if err != nil {
 			return err
 		}
 	}
@@ -277,6 +289,9 @@ func (n *Node) shardDir(i int) string {
 // traffic in the mux group "shard-<i>". It never bootstraps the group.
 func (n *Node) openShard(i int) error {
 	id := strconv.Itoa(i)
+	if err := n.checkOnOpen(n.shardDir(i), ReplicaShard, ShardGroup(i), n.otherShardReplicas(i)); err != nil {
+		return err
+	}
 	replica, err := loadReplicaID(n.shardDir(i))
 	if err != nil {
 		return fmt.Errorf("shard %d: %w", i, err)
@@ -542,9 +557,11 @@ func (n *Node) Ready() bool {
 	if !st.Initialized() || n.layout.Load() == nil {
 		return false
 	}
-	for i := range st.Groups {
+	for i, g := range st.Groups {
 		sh := n.local(i)
 		switch {
+		case sh == nil && slices.Contains(g.Replicas, n.id):
+			return false // placed here, not open (yet)
 		case sh != nil && sh.Leader():
 			if !sh.Ready() {
 				return false
@@ -563,6 +580,9 @@ func (n *Node) WaitReady(ctx context.Context) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for !n.Ready() {
+		if err := n.fatal.Load(); err != nil {
+			return *err
+		}
 		select {
 		case <-t.C:
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,7 @@ type result struct {
 // flight is an entry handed to Raft, and who waits for its replies.
 type flight struct {
 	f       raft.ApplyFuture
+	data    []byte // the entry's bytes, to recognise it in the log (resolve)
 	batch   []*proposal
 	started time.Time
 }
@@ -90,6 +92,13 @@ type proposer struct {
 
 	entries  atomic.Uint64 // entries proposed
 	requests atomic.Uint64 // requests proposed
+
+	// resolve finds out what became of an entry proposed at index whose
+	// future failed (Shard.resolve); nil answers every such entry
+	// ErrUncertain. resolving counts the resolutions under way.
+	resolve   func(index uint64, data []byte) ([]fsm.Reply, error)
+	resolving sync.WaitGroup
+	resolved  [resolutionKinds]atomic.Uint64
 }
 
 func newProposer(r *raft.Raft, stop, raftDown <-chan struct{}, logger *slog.Logger) *proposer {
@@ -117,6 +126,7 @@ func (p *proposer) start() {
 		p.run()
 		close(p.flights)
 		<-respDone
+		p.resolving.Wait() // they end once Raft is down, if not before
 		p.drainShutdown()
 		close(p.exited)
 	}()
@@ -308,25 +318,88 @@ func (p *proposer) propose(batch []*proposal) {
 	data := e.AppendEncode(make([]byte, 0, size))
 	p.entries.Add(1)
 	p.requests.Add(uint64(len(batch)))
-	p.flights <- flight{f: p.r.Apply(data, 0), batch: batch, started: time.Now()}
+	p.flights <- flight{f: p.r.Apply(data, 0), data: data, batch: batch, started: time.Now()}
 }
 
 // respond waits for each flight in order and answers its callers.
 func (p *proposer) respond() {
 	for fl := range p.flights {
-		err := p.await(fl.f)
-		if err != nil {
+		err, done := p.await(fl.f)
+		switch {
+		case err == nil:
+			p.answer(fl)
+		case !done:
+			// Raft shut down with the entry in flight: it may have
+			// committed, and nobody here can tell any more.
+			p.resolved[resolvedUnknown].Add(1)
+			p.fail(fl.batch, fmt.Errorf("%w: raft shut down while the write was in flight", ErrUncertain))
+		case fl.f.Index() == 0:
+			// Refused before it reached the log (not the leader, a
+			// leadership transfer under way): not applied.
 			p.fail(fl.batch, mapRaftErr(p.r, err))
-		} else if replies, ok := fl.f.Response().([]fsm.Reply); !ok || len(replies) != len(fl.batch) {
-			p.logger.Error("apply returned a bad response", "index", fl.f.Index(), "requests", len(fl.batch))
-			p.fail(fl.batch, fmt.Errorf("cluster: apply at index %d returned %T for %d requests", fl.f.Index(), fl.f.Response(), len(fl.batch)))
-		} else {
-			for i, pr := range fl.batch {
-				pr.done <- result{reply: replies[i]}
-			}
+		default:
+			// In the log, fate unknown: leadership was lost before it
+			// committed, or the disk failed. Resolve it off this
+			// goroutine; the next entries go on meanwhile (and fail
+			// too, until a new leader is known).
+			p.resolving.Add(1)
+			go func() {
+				defer p.resolving.Done()
+				p.settle(fl, err)
+			}()
 		}
 		p.observe(fl)
 		<-p.inflight
+	}
+}
+
+// answer hands each caller of a committed flight its reply.
+func (p *proposer) answer(fl flight) {
+	replies, ok := fl.f.Response().([]fsm.Reply)
+	if !ok || len(replies) != len(fl.batch) {
+		p.logger.Error("apply returned a bad response", "index", fl.f.Index(), "requests", len(fl.batch))
+		p.fail(fl.batch, fmt.Errorf("cluster: apply at index %d returned %T for %d requests", fl.f.Index(), fl.f.Response(), len(fl.batch)))
+		return
+	}
+	for i, pr := range fl.batch {
+		pr.done <- result{reply: replies[i]}
+	}
+}
+
+// The outcomes of resolutions (Shard.resolve), counted for Status.
+const (
+	resolvedCommitted = iota // the entry committed: its callers got their replies
+	resolvedDiscarded        // another entry took its place: redirect
+	resolvedUnknown          // not known within resolveTimeout: ErrUncertain
+	resolutionKinds
+)
+
+// settle answers the callers of an entry that reached the log but whose
+// future failed with err: their replies if it committed, the redirect if
+// another entry took its index (it was not applied, so a redirect is
+// true), ErrUncertain if that cannot be told in time.
+func (p *proposer) settle(fl flight, err error) {
+	idx := fl.f.Index()
+	if p.resolve == nil {
+		p.resolved[resolvedUnknown].Add(1)
+		p.fail(fl.batch, fmt.Errorf("%w: %w", ErrUncertain, err))
+		return
+	}
+	replies, rerr := p.resolve(idx, fl.data)
+	switch {
+	case rerr == nil && len(replies) == len(fl.batch):
+		p.resolved[resolvedCommitted].Add(1)
+		p.logger.Info("a write whose leader changed committed after all; answering it", "index", idx, "requests", len(fl.batch))
+		for i, pr := range fl.batch {
+			pr.done <- result{reply: replies[i]}
+		}
+	case errors.Is(rerr, errDiscarded):
+		p.resolved[resolvedDiscarded].Add(1)
+		p.fail(fl.batch, fmt.Errorf("%w: %w", leaderErr(p.r), err))
+	default:
+		p.resolved[resolvedUnknown].Add(1)
+		p.logger.Warn("a write's outcome is unknown: its callers are told so", "index", idx, "requests", len(fl.batch), "err", rerr)
+		p.fail(fl.batch, fmt.Errorf("%w: %w", ErrUncertain, err))
 	}
 }
 
@@ -344,9 +417,23 @@ func (p *proposer) observe(fl flight) {
 	p.commitNanos.Store(took)
 }
 
-// await waits for f, or returns raft.ErrRaftShutdown once raftDown closed
-// (see awaitFuture).
-func (p *proposer) await(f raft.ApplyFuture) error { return awaitFuture(f, p.raftDown) }
+// await waits for f, or gives up once raftDown closed; done reports
+// whether f was answered (see awaitFuture).
+func (p *proposer) await(f raft.ApplyFuture) (err error, done bool) {
+	ch := make(chan error, 1)
+	go func() { ch <- f.Error() }()
+	select {
+	case err := <-ch:
+		return err, true
+	case <-p.raftDown:
+		select {
+		case err := <-ch:
+			return err, true
+		default:
+			return raft.ErrRaftShutdown, false
+		}
+	}
+}
 
 func (p *proposer) fail(batch []*proposal, err error) {
 	for _, pr := range batch {

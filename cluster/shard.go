@@ -88,6 +88,7 @@ type Shard struct {
 	waits     *WaitRegistry
 	r         *raft.Raft
 	store     LogStore
+	disk      *holdStable // store, which waits out failing term and vote writes
 	snaps     *raft.FileSnapshotStore
 	transport *raft.NetworkTransport
 	prop      *proposer
@@ -133,9 +134,12 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 		}
 	}()
 	hl := newHclog(logger, "")
-	if s.store, err = openLogStore(cfg.Dir, cfg.LogStore, cfg.OpenLogStore); err != nil {
+	st, err := openLogStore(cfg.Dir, cfg.LogStore, cfg.OpenLogStore)
+	if err != nil {
 		return nil, fmt.Errorf("shard %s: open log store: %w", cfg.ID, err)
 	}
+	s.disk = newHoldStable(st, "shard-"+cfg.ID, logger)
+	s.store = s.disk
 	if s.snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.Dir, snapshotsKept, hl.Named("snapshot")); err != nil {
 		return nil, fmt.Errorf("shard %s: open snapshot store: %w", cfg.ID, err)
 	}
@@ -156,7 +160,7 @@ func OpenShard(cfg ShardConfig) (_ *Shard, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("shard %s: log cache: %w", cfg.ID, err)
 	}
-	if s.r, err = raft.NewRaft(conf, s.fsm, logs, s.store, s.snaps, s.transport); err != nil {
+	if s.r, err = raft.NewRaft(conf, s.fsm, logs, s.store, newestSnapshot{s.snaps}, s.transport); err != nil {
 		return nil, fmt.Errorf("shard %s: start raft: %w", cfg.ID, err)
 	}
 	lone, err := s.checkVoter(conf.LocalID, cfg.Join)
@@ -354,6 +358,7 @@ func (s *Shard) start() {
 	if s.clock != nil {
 		s.prop.clock = s.clock
 	}
+	s.prop.resolve = s.resolve
 	s.prop.start()
 	s.reads = newReadIndex(s.r, &s.fsm.applied, s.Ready, s.stop, s.raftDown)
 	s.wg.Add(2)
@@ -511,6 +516,17 @@ type ShardStatus struct {
 	// committed an entry as its leader, so a batch may wait for the
 	// callers the entry before answered (see proposer.linger).
 	Replicated bool `json:"replicated"`
+	// Writes whose future failed after they reached the log (the leader
+	// changed), by what the resolution found: committed after all (the
+	// callers got their replies), discarded (they got a redirect), or
+	// unknown (they got UNCERTAIN).
+	ResolvedCommitted uint64 `json:"resolved_committed"`
+	ResolvedDiscarded uint64 `json:"resolved_discarded"`
+	ResolvedUnknown   uint64 `json:"resolved_unknown"`
+	// DiskError is the last log or stable-store write error while this
+	// replica's writes fail (a full or failing disk): it then neither
+	// acknowledges, votes nor leads. "" while writes succeed.
+	DiskError string `json:"disk_error,omitempty"`
 }
 
 // Status returns the shard's current state.
@@ -524,8 +540,12 @@ func (s *Shard) Status() ShardStatus {
 		Term: s.r.CurrentTerm(), CommitIndex: s.r.CommitIndex(), AppliedIndex: s.fsm.applied.get(),
 		RaftApplied:     s.r.AppliedIndex(),
 		ProposedEntries: s.prop.entries.Load(), ProposedRequests: s.prop.requests.Load(),
-		CommitMillis: float64(s.prop.commitNanos.Load()) / float64(time.Millisecond),
-		Replicated:   s.prop.replicated.Load(),
+		CommitMillis:      float64(s.prop.commitNanos.Load()) / float64(time.Millisecond),
+		Replicated:        s.prop.replicated.Load(),
+		DiskError:         s.disk.DiskError(),
+		ResolvedCommitted: s.prop.resolved[resolvedCommitted].Load(),
+		ResolvedDiscarded: s.prop.resolved[resolvedDiscarded].Load(),
+		ResolvedUnknown:   s.prop.resolved[resolvedUnknown].Load(),
 	}
 	for _, srv := range s.Servers() {
 		if srv.Suffrage == raft.Voter {
@@ -551,14 +571,22 @@ func (s *Shard) Close() error {
 		s.ready = false
 		s.mu.Unlock()
 		var errs []error
-		if err := s.r.Shutdown().Error(); err != nil {
-			errs = append(errs, fmt.Errorf("raft shutdown: %w", err))
+		stuck := false
+		if err := shutdownRaft(s.r); err != nil {
+			errs = append(errs, err)
+			stuck = errors.Is(err, errRaftStuck)
 		}
 		close(s.raftDown)
 		<-s.prop.exited
 		s.wg.Wait()
 		s.waits.Close()
-		errs = append(errs, s.closeStores())
+		if stuck {
+			// Raft still waits for its disk (holdStable): its store
+			// stays open, and its goroutine is left behind.
+			errs = append(errs, s.transport.Close())
+		} else {
+			errs = append(errs, s.closeStores())
+		}
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("shard %s: close: %w", s.id, err)
 		}
@@ -600,4 +628,45 @@ func listenRaft(ln net.Listener, addr, advertise string) (net.Listener, net.Addr
 		return nil, nil, fmt.Errorf("raft advertise address: %w", err)
 	}
 	return ln, a, nil
+}
+
+// newestSnapshot shows hashicorp/raft only the newest snapshot. When a
+// snapshot cannot be restored, raft falls back to an older one, which the
+// log may no longer cover: it then panics at start ("log not found"), at
+// every start. With the newest alone, it fails with an error instead. The
+// files were verified before (checkOnOpen): a damaged newest snapshot was
+// already moved aside if an older one could replace it.
+type newestSnapshot struct{ *raft.FileSnapshotStore }
+
+func (s newestSnapshot) List() ([]*raft.SnapshotMeta, error) {
+	metas, err := s.FileSnapshotStore.List()
+	if len(metas) > 1 {
+		metas = metas[:1]
+	}
+	return metas, err
+}
+
+// raftShutdownWait bounds a Raft shutdown: Raft waits for a write of its
+// term or vote while the disk fails (holdStable), and a node must still
+// be able to stop.
+const raftShutdownWait = 10 * time.Second
+
+var errRaftStuck = errors.New("raft did not stop: it is waiting for its disk")
+
+// shutdownRaft stops r, or gives up after raftShutdownWait.
+func shutdownRaft(r *raft.Raft) error {
+	f := r.Shutdown()
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	t := time.NewTimer(raftShutdownWait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("raft shutdown: %w", err)
+		}
+		return nil
+	case <-t.C:
+		return errRaftStuck
+	}
 }

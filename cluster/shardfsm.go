@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"sync"
 
@@ -17,9 +18,10 @@ import (
 // the replies as the log's response. It also tracks the applied index that
 // read-index waits on.
 type shardFSM struct {
-	m       *fsm.Machine
-	waits   *WaitRegistry
-	applied appliedIndex
+	m        *fsm.Machine
+	waits    *WaitRegistry
+	applied  appliedIndex
+	outcomes outcomes
 }
 
 var _ raft.BatchingFSM = (*shardFSM)(nil)
@@ -56,6 +58,7 @@ func (f *shardFSM) apply(l *raft.Log) any {
 	}
 	replies, signalled := f.m.Apply(e)
 	f.waits.Signal(signalled)
+	f.outcomes.record(l.Index, l.Data, replies)
 	return replies
 }
 
@@ -143,5 +146,78 @@ func (a *appliedIndex) wait(ctx context.Context, i uint64, stop <-chan struct{})
 		case <-stop:
 			return ErrShutdown
 		}
+	}
+}
+
+// outcomes remembers the replies of the last entries the machine applied,
+// by log index, and hands them to whoever waits for an index: a proposer
+// that lost its leadership before it learned whether its entry committed
+// (Shard.resolve) finds out here, once the log settles under the next
+// leader, whether the entry applied at that index was its own.
+type outcomes struct {
+	once  sync.Once
+	seed  maphash.Seed
+	mu    sync.Mutex
+	ring  [outcomeRing]outcome
+	next  int
+	waits map[uint64]chan outcome
+}
+
+// outcomeRing is how many applied entries are remembered: a proposer asks
+// about its entry right after its future failed, long before the next
+// leader can commit and apply much (it must be elected first), so a few
+// suffice.
+const outcomeRing = 16
+
+// outcome is what was applied at a log index.
+type outcome struct {
+	index   uint64
+	hash    uint64 // of the entry's bytes
+	replies []fsm.Reply
+}
+
+func (o *outcomes) init() { o.once.Do(func() { o.seed = maphash.MakeSeed() }) }
+
+// hash is the hash the ring keeps of an entry's bytes.
+func (o *outcomes) hash(data []byte) uint64 {
+	o.init()
+	return maphash.Bytes(o.seed, data)
+}
+
+func (o *outcomes) record(index uint64, data []byte, replies []fsm.Reply) {
+	out := outcome{index: index, hash: o.hash(data), replies: replies}
+	o.mu.Lock()
+	o.ring[o.next] = out
+	o.next = (o.next + 1) % outcomeRing
+	ch := o.waits[index]
+	delete(o.waits, index)
+	o.mu.Unlock()
+	if ch != nil {
+		ch <- out
+	}
+}
+
+// watch returns a channel that receives what is applied at index (at once
+// if it is still remembered), and a function that stops the watch.
+func (o *outcomes) watch(index uint64) (<-chan outcome, func()) {
+	ch := make(chan outcome, 1)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, out := range o.ring {
+		if out.index == index && index != 0 {
+			ch <- out
+			return ch, func() {}
+		}
+	}
+	if o.waits == nil {
+		o.waits = map[uint64]chan outcome{}
+	}
+	o.waits[index] = ch
+	return ch, func() {
+		o.mu.Lock()
+		if o.waits[index] == ch {
+			delete(o.waits, index)
+		}
+		o.mu.Unlock()
 	}
 }

@@ -90,7 +90,7 @@ func (n *Node) startMembership() error {
 	ms, err := StartMembership(ctx, MembershipConfig{
 		NodeID: n.id, BindAddr: n.cfg.GossipAddr, AdvertiseAddr: n.cfg.GossipAdvertise,
 		RESPAddr: n.cfg.RESPAddr, RaftAddr: n.cfg.RaftAdvertise, HTTPAddr: n.cfg.HTTPAddr, MetaAddr: n.meta.addr(),
-		WrapTransport: n.cfg.GossipTransport,
+		WrapTransport: n.cfg.GossipTransport, Tune: n.cfg.TuneGossip,
 		OnEvent: func(ev MemberEvent) {
 			logger.Info("member "+ev.Kind.String(), "member", ev.Member.ID, "gossip_addr", ev.Member.GossipAddr,
 				"resp_addr", ev.Member.RESPAddr, "raft_addr", ev.Member.RaftAddr)
@@ -137,8 +137,12 @@ type NodeStatus struct {
 	// refused: from another cluster, or for a replica this node no longer
 	// holds. ForeignMembers lists the gossip members of other clusters
 	// this node has seen (and ignores), with their cluster IDs.
-	Refused        RefusedCounts     `json:"refused"`
-	ForeignMembers map[string]string `json:"foreign_members,omitempty"`
+	Refused RefusedCounts `json:"refused"`
+	// RebuiltReplicas counts the damaged replicas this node moved aside
+	// (under <data-dir>/damaged/) and replaced by empty ones since it
+	// started.
+	RebuiltReplicas uint64            `json:"rebuilt_replicas"`
+	ForeignMembers  map[string]string `json:"foreign_members,omitempty"`
 	// Ready: the cluster is formed and every shard has a leader.
 	Ready bool `json:"ready"`
 	// Leader: this node leads every shard (a one-node cluster).
@@ -168,7 +172,7 @@ type NodeSummary struct {
 func (n *Node) Status() NodeStatus {
 	st := n.meta.state()
 	_, metaLeader := n.meta.r.LeaderWithID()
-	ns := NodeStatus{NodeID: n.id, ClusterID: n.clusterID(), Refused: n.mux.Refused(),
+	ns := NodeStatus{NodeID: n.id, ClusterID: n.clusterID(), Refused: n.mux.Refused(), RebuiltReplicas: n.rebuilt.Load(),
 		Ready: n.Ready(), Formed: st.Initialized(), MetaLeader: string(metaLeader), Epoch: st.Epoch}
 	for _, srv := range n.meta.servers() {
 		if srv.Suffrage == raft.Voter {

@@ -94,6 +94,12 @@ var (
 	ErrTryAgain = errors.New("shard has no leader")
 	// ErrClusterDown: the shard cannot serve (no quorum, shutting down).
 	ErrClusterDown = errors.New("cluster is down")
+	// ErrUncertain: a write reached the log, but whether it was applied is
+	// unknown (its shard's leader changed before it was known to be
+	// committed, and the log did not settle in time). Every redirect above
+	// means "not applied", so clients retry them; this one they must not
+	// retry blindly.
+	ErrUncertain = errors.New("write outcome unknown")
 )
 
 // MovedError sends the client to the node that leads the key's slot.

@@ -33,6 +33,10 @@ const (
 	errGetkeysNoKeys    = "ERR The command has no key arguments"
 	errGetkeysInvalid   = "ERR Invalid arguments specified for command"
 	errClusterDown      = "CLUSTERDOWN The cluster is down"
+	// errUncertain is streamraft's own: its prefix is one no Redis client
+	// retries by itself (go-redis, redis-py, ioredis retry MOVED, ASK,
+	// TRYAGAIN, CLUSTERDOWN, LOADING, READONLY and MASTERDOWN).
+	errUncertain        = "UNCERTAIN the shard's leader changed before this write was known to be committed: it may or may not have been applied"
 	errImmutableConfig  = "can't set immutable config"
 	errConfigNotInt     = "argument couldn't be parsed into an integer"
 	errConfigDup        = "duplicate parameter"
@@ -121,6 +125,8 @@ func backendError(err error) (msg string, closeConn bool) {
 		return "TRYAGAIN " + err.Error(), false
 	case errors.Is(err, ErrClusterDown):
 		return errClusterDown, false
+	case errors.Is(err, ErrUncertain):
+		return errUncertain, false
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "", true
 	}

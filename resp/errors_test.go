@@ -51,6 +51,7 @@ func TestBackendError(t *testing.T) {
 		{fmt.Errorf("write: %w", &MovedError{Slot: 1, Addr: ":6380"}), "MOVED 1 :6380", false},
 		{fmt.Errorf("shard 2: %w", ErrTryAgain), "TRYAGAIN shard 2: shard has no leader", false},
 		{ErrClusterDown, "CLUSTERDOWN The cluster is down", false},
+		{fmt.Errorf("write: %w", ErrUncertain), "UNCERTAIN the shard's leader changed before this write was known to be committed: it may or may not have been applied", false},
 		{fmt.Errorf("apply: %w", context.Canceled), "", true},
 		{errors.New("disk full"), "ERR disk full", false},
 	}

@@ -64,17 +64,25 @@ var errProxyInterrupted = errors.New("proxy: call interrupted")
 
 // proxyError is a leader the proxy could not reach or talk to. It is
 // ErrTryAgain to backendError: the client should retry, by which time the
-// views of the leadership have settled.
+// views of the leadership have settled. But a write whose bytes had
+// started on their way when the connection failed may have been applied:
+// that one is ErrUncertain, which clients do not retry by themselves.
 type proxyError struct {
-	addr string
-	err  error
+	addr      string
+	err       error
+	uncertain bool
 }
 
 func (e *proxyError) Error() string { return fmt.Sprintf("proxy to %s: %v", e.addr, e.err) }
 
 func (e *proxyError) Unwrap() error { return e.err }
 
-func (e *proxyError) Is(target error) bool { return target == ErrTryAgain }
+func (e *proxyError) Is(target error) bool {
+	if e.uncertain {
+		return target == ErrUncertain
+	}
+	return target == ErrTryAgain
+}
 
 // proxyTarget returns the leader to forward to when a command's Backend
 // call failed with err, or nil when the error is to be answered as it is.
@@ -100,7 +108,7 @@ func (c *conn) isProxyClient() bool {
 // is replaced by the leader's own answer to argv.
 func (c *conn) runResult(cmd *command, argv [][]byte, r fsm.Reply, err error) {
 	if moved := c.proxyTarget(cmd, err); moved != nil {
-		c.forward(moved, argv, proxyCall{})
+		c.forward(moved, argv, proxyCall{write: cmd.kind == kindWrite})
 		return
 	}
 	c.result(r, err)
@@ -118,7 +126,7 @@ func (c *conn) blockResult(cmd *command, argv [][]byte, timeoutMs int64, r fsm.R
 	c.setBlocked(true)
 	defer c.setBlocked(false)
 	c.flush() // replies to commands before this one are not held back
-	c.forward(moved, argv, proxyCall{blocking: true, timeoutMs: timeoutMs})
+	c.forward(moved, argv, proxyCall{blocking: true, timeoutMs: timeoutMs, write: cmd.kind == kindWrite})
 }
 
 // execResult writes EXEC's answer when its Backend call failed or gave no
@@ -165,7 +173,7 @@ func (c *conn) forwardExec(moved *MovedError, queue []queued) {
 			cmds = append(cmds, q.argv)
 		}
 	}
-	raw, err := c.relay(nil, moved.Addr, proxyCall{}, execExchange(cmds))
+	raw, err := c.relay(nil, moved.Addr, proxyCall{write: true}, execExchange(cmds))
 	if err != nil {
 		c.proxyFailed(err)
 		return
@@ -265,10 +273,13 @@ func movedAddr(reply []byte) (string, bool) {
 	return f[1], true
 }
 
-// proxyCall says how long a forwarded call may take to answer.
+// proxyCall says how long a forwarded call may take to answer, and
+// whether it changes state (then a failure once it was sent leaves its
+// outcome unknown).
 type proxyCall struct {
 	blocking  bool
 	timeoutMs int64 // the command's BLOCK timeout; 0 waits for ever
+	write     bool
 }
 
 // readDeadline is when the upstream's answer is overdue; zero for none.
@@ -315,6 +326,7 @@ func (c *conn) roundTrip(dst []byte, addr string, call proxyCall, ex exchange) (
 		}
 		return dst, &proxyError{addr: addr, err: err}
 	}
+	u.sent = false // the HELLO, or an earlier exchange, does not count
 	now := time.Now()
 	_ = u.nc.SetWriteDeadline(now.Add(proxyIOTimeout))
 	_ = u.nc.SetReadDeadline(call.readDeadline(now))
@@ -327,7 +339,7 @@ func (c *conn) roundTrip(dst []byte, addr string, call proxyCall, ex exchange) (
 		return out, errProxyInterrupted
 	case err != nil:
 		u.nc.Close()
-		return out, &proxyError{addr: addr, err: err}
+		return out, &proxyError{addr: addr, err: err, uncertain: call.write && u.sent}
 	case u.discard:
 		u.nc.Close()
 	default:
@@ -455,6 +467,7 @@ type upstream struct {
 	rd      *replyReader
 	out     []byte // request buffer, reused
 	discard bool   // its state is unknown: close it instead of pooling it
+	sent    bool   // a write on this connection may have reached the peer
 }
 
 // dialUpstream connects to key.addr and sends HELLO in key's protocol
@@ -498,7 +511,8 @@ func (u *upstream) send(cmds ...[][]byte) error {
 			u.out = redcon.AppendBulk(u.out, a)
 		}
 	}
-	_, err := u.nc.Write(u.out)
+	n, err := u.nc.Write(u.out)
+	u.sent = u.sent || n > 0 || err != nil // a failed write may have sent bytes
 	if cap(u.out) > maxKeptReplyBuf {
 		u.out = nil // do not pin the memory of one huge command
 	}

@@ -1,6 +1,7 @@
 package resp
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"log/slog"
@@ -586,4 +587,76 @@ func TestProxyPool(t *testing.T) {
 	if r, err := u.read(nil); err != nil || string(r) != "+PONG\r\n" {
 		t.Errorf("PING on a fresh connection = %q, %v", r, err)
 	}
+}
+
+// TestProxyUpstreamDiesAfterWrite: a leader whose connection dies after a
+// forwarded write reached it may have applied the write, so the client is
+// told UNCERTAIN, which clients do not retry by themselves; a read that
+// meets the same failure is retried safely, so it answers TRYAGAIN.
+func TestProxyUpstreamDiesAfterWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	got := make(chan string, 8)
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				rd := bufio.NewReader(nc)
+				if _, err := readCommand(rd); err != nil { // HELLO
+					return
+				}
+				if _, err := nc.Write([]byte("+OK\r\n")); err != nil {
+					return
+				}
+				argv, err := readCommand(rd)
+				if err == nil {
+					got <- argv[0] // received, then the leader "dies"
+				}
+			}()
+		}
+	}()
+	node := startProxyNode(t, Config{Proxy: true}, ln.Addr().String())
+	c := dial(t, node.addr)
+	if reply := c.do("XADD", "s", "*", "a", "b"); !strings.HasPrefix(reply, "-UNCERTAIN ") {
+		t.Errorf("XADD whose leader died after receiving it = %q; want -UNCERTAIN", reply)
+	}
+	if reply := c.do("XRANGE", "s", "-", "+"); !strings.HasPrefix(reply, "-TRYAGAIN proxy to ") {
+		t.Errorf("XRANGE whose leader died after receiving it = %q; want -TRYAGAIN", reply)
+	}
+	for _, want := range []string{"XADD", "XRANGE"} {
+		if name := <-got; !strings.EqualFold(name, want) {
+			t.Errorf("the leader received %q; want %q", name, want)
+		}
+	}
+}
+
+// readCommand reads one RESP array of bulk strings.
+func readCommand(rd *bufio.Reader) ([]string, error) {
+	line, err := rd.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(line[1:]))
+	if err != nil {
+		return nil, err
+	}
+	argv := make([]string, n)
+	for i := range argv {
+		if _, err := rd.ReadString('\n'); err != nil { // $len
+			return nil, err
+		}
+		s, err := rd.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		argv[i] = strings.TrimSuffix(s, "\r\n")
+	}
+	return argv, nil
 }

@@ -21,12 +21,16 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/memberlist"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/streamraft/streamraft/cluster"
+	"github.com/streamraft/streamraft/cluster/clustertest/faultnet"
+	"github.com/streamraft/streamraft/cluster/clustertest/faultstore"
 	"github.com/streamraft/streamraft/cluster/embed"
 	"github.com/streamraft/streamraft/fsm"
 )
@@ -49,6 +53,13 @@ type Cluster struct {
 	// Logs holds every node's warnings and errors; they are printed when
 	// the test fails.
 	Logs *LockedBuffer
+	// Net carries every node's Raft, RPC and gossip traffic: tests cut,
+	// delay and drop links there (clients reach the nodes directly).
+	Net *faultnet.Net
+	// memDisk, when set (WithMemDisk), holds every node's Raft logs in
+	// memory, so that a power loss can drop what was not synced.
+	memDisk  *faultstore.Disk
+	syncMode faultstore.SyncMode
 
 	mu    sync.Mutex
 	nodes []*Node
@@ -63,6 +74,28 @@ type Node struct {
 	Cfg embed.Config
 	// Srv is the running server; nil while the node is stopped.
 	Srv *embed.Server
+	// Clock is the wall clock the node stamps entries with: tests move it.
+	Clock *Clock
+
+	mu      sync.Mutex
+	disks   []*faultstore.FaultyStore // the node's open log stores, which tests can fail
+	diskErr error
+}
+
+// FailDisk makes every log and stable store write of nd fail with err
+// (syscall.ENOSPC for a full disk, syscall.EIO for a failing fsync);
+// nil heals it. Stores the node opens later fail too.
+func (nd *Node) FailDisk(err error) {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	nd.diskErr = err
+	for _, d := range nd.disks {
+		if err == nil {
+			d.Heal()
+		} else {
+			d.FailWrites(err)
+		}
+	}
 }
 
 // Option changes how New prepares the nodes.
@@ -74,11 +107,24 @@ func WithConfig(edit func(*Node)) Option {
 	return func(c *Cluster) { c.edit = append(c.edit, edit) }
 }
 
+// WithSeed seeds the fault network's random drops (default 1).
+func WithSeed(seed int64) Option {
+	return func(c *Cluster) { c.Net = faultnet.New(seed) }
+}
+
+// WithMemDisk keeps every node's Raft logs and stable stores on disk, an
+// in-memory disk that survives restarts; mode says when writes become
+// durable (faultstore.SyncAlways is what raft-boltdb does). PowerLoss
+// then drops what a node had not synced.
+func WithMemDisk(disk *faultstore.Disk, mode faultstore.SyncMode) Option {
+	return func(c *Cluster) { c.memDisk, c.syncMode = disk, mode }
+}
+
 // New prepares n nodes (n1..nN) that all join each other's gossip
 // addresses with --bootstrap-expect n; start them with StartAll. The nodes
 // are stopped when the test ends.
 func New(t testing.TB, n, shards int, opts ...Option) *Cluster {
-	c := &Cluster{T: t, Shards: shards, Logs: new(LockedBuffer)}
+	c := &Cluster{T: t, Shards: shards, Logs: new(LockedBuffer), Net: faultnet.New(1)}
 	for _, o := range opts {
 		o(c)
 	}
@@ -87,7 +133,9 @@ func New(t testing.TB, n, shards int, opts ...Option) *Cluster {
 	}
 	seeds := c.gossipAddrs()
 	for _, nd := range c.nodes {
-		nd.Cfg.Join = seeds
+		if n > 1 { // a lone node runs without gossip, as the binary does
+			nd.Cfg.Join = seeds
+		}
 	}
 	t.Cleanup(func() {
 		for _, nd := range c.Running() {
@@ -102,14 +150,76 @@ func New(t testing.TB, n, shards int, opts ...Option) *Cluster {
 
 func (c *Cluster) newNode(id string, expect int) *Node {
 	addr := FreeAddr(c.T)
-	return &Node{ID: id, Cfg: embed.Config{
+	nd := &Node{ID: id, Clock: &Clock{}, Cfg: embed.Config{
 		NodeID: id, DataDir: filepath.Join(c.T.TempDir(), id), Addr: addr, Advertise: addr,
 		RaftAddr: FreeAddr(c.T), HTTPAddr: FreeAddr(c.T), GossipAddr: FreeAddr(c.T), LogLevel: "warn",
 		MaxBulkBytes: 512 << 20, MaxClients: 1000, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute,
+		TrailingLogs: 10240, HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, LeaderLeaseTimeout: 500 * time.Millisecond,
 		Shards: c.Shards, BootstrapExpect: expect, Replicas: 3, DeadNodeTimeout: cluster.DefaultDeadNodeTimeout,
 		LogStore: cluster.LogStoreBolt,
 	}}
+	c.Net.Register(id, nd.Cfg.RaftAddr, nd.Cfg.GossipAddr)
+	nd.Cfg.Hooks = embed.Hooks{
+		Dial: c.Net.Dial(id),
+		GossipTransport: func(inner memberlist.NodeAwareTransport) memberlist.NodeAwareTransport {
+			return c.Net.WrapTransport(id, inner)
+		},
+		TuneGossip:   tuneGossip,
+		OpenLogStore: func(dir string) (cluster.LogStore, error) { return c.openLogStore(nd, dir) },
+		Clock:        nd.Clock.Now,
+	}
+	return nd
 }
+
+// tuneGossip shortens memberlist's full-state sync (30 s on a LAN) so that
+// a node declared dead during a partition is seen alive again within a
+// second or two of the partition healing.
+func tuneGossip(mc *memberlist.Config) { mc.PushPullInterval = time.Second }
+
+// openLogStore opens a log store of nd: the real one (or the in-memory
+// disk's), behind a FaultyStore the test can fail.
+func (c *Cluster) openLogStore(nd *Node, dir string) (cluster.LogStore, error) {
+	var st faultstore.LogStore
+	var err error
+	if c.memDisk != nil {
+		st, err = c.memDisk.Open(dir, c.syncMode)
+	} else {
+		st, err = cluster.OpenLogStore(dir, nd.Cfg.LogStore)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f := faultstore.Faulty(st)
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if nd.diskErr != nil {
+		f.FailWrites(nd.diskErr)
+	}
+	nd.disks = append(nd.disks, f)
+	return f, nil
+}
+
+// PowerLoss drops what the stopped node nd had not synced to the in-memory
+// disk (WithMemDisk), as a power cut drops the page cache.
+func (c *Cluster) PowerLoss(nd *Node) int {
+	c.T.Helper()
+	if nd.Srv != nil {
+		c.T.Fatalf("power loss of %s: kill it first", nd.ID)
+	}
+	if c.memDisk == nil {
+		c.T.Fatalf("power loss of %s: the cluster has no in-memory disk (WithMemDisk)", nd.ID)
+	}
+	return c.memDisk.PowerLoss(nd.Cfg.DataDir)
+}
+
+// Clock is a wall clock a test can move: Now is time.Now plus an offset.
+type Clock struct{ offset atomic.Int64 }
+
+// Now is the node's wall clock.
+func (k *Clock) Now() time.Time { return time.Now().Add(time.Duration(k.offset.Load())) }
+
+// Jump moves the clock by d (negative: backwards) from where it is.
+func (k *Clock) Jump(d time.Duration) { k.offset.Add(int64(d)) }
 
 func (c *Cluster) gossipAddrs() []string {
 	var out []string
@@ -234,6 +344,7 @@ func (c *Cluster) Stop(nd *Node) {
 	nd.Srv = nil
 	c.mu.Unlock()
 	srv.Close()
+	nd.forgetDisks()
 }
 
 // Kill stops nd as a crash would: no graceful leave, no hand-over.
@@ -246,6 +357,15 @@ func (c *Cluster) Kill(nd *Node) {
 	if err := srv.Kill(); err != nil {
 		c.T.Logf("kill %s: %v", nd.ID, err)
 	}
+	nd.forgetDisks()
+}
+
+// forgetDisks drops the stores of a stopped node (its next start opens
+// new ones).
+func (nd *Node) forgetDisks() {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	nd.disks = nil
 }
 
 // Wipe empties a stopped node's data dir (a node rebuilt on a new disk).
@@ -256,6 +376,9 @@ func (c *Cluster) Wipe(nd *Node) {
 	}
 	if err := os.RemoveAll(nd.Cfg.DataDir); err != nil {
 		c.T.Fatal(err)
+	}
+	if c.memDisk != nil {
+		c.memDisk.Remove(nd.Cfg.DataDir)
 	}
 }
 
@@ -310,9 +433,15 @@ func (c *Cluster) Client() *redis.ClusterClient {
 	for _, nd := range c.Running() {
 		addrs = append(addrs, nd.Cfg.Addr)
 	}
+	// go-redis refreshes its slot map on MOVED, or every
+	// ClusterStateReloadInterval (60 s by default): a client whose map
+	// names a dead or stalled leader (connection refused, TRYAGAIN) keeps
+	// asking it until then. One second lets tests see failovers as an
+	// application tuned for them would (README, Correctness).
 	cc := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs: addrs, MaxRedirects: 16, ReadTimeout: 10 * time.Second,
 		MinRetryBackoff: 20 * time.Millisecond, MaxRetryBackoff: 500 * time.Millisecond,
+		ClusterStateReloadInterval: time.Second,
 	})
 	c.T.Cleanup(func() { _ = cc.Close() })
 	return cc

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -137,4 +139,105 @@ func TestNewVoterCaughtUpFirst(t *testing.T) {
 		}
 		return c.Settled(4)
 	})
+}
+
+// TestLeaderChangeDuringWrite: a write whose leader loses its leadership
+// after proposing it must not be answered with a redirect that the client
+// retries, when the entry may still commit. The leader L is cut off so
+// that follower F1 receives the entry but L never hears F1's answer, and
+// F2 hears nothing from L: L steps down without knowing the entry's fate,
+// and F1, which holds it, becomes the leader and commits it. go-redis's
+// ClusterClient retries MOVED and TRYAGAIN by itself, so a redirect here
+// stored the payload twice.
+//
+// With the partition healed once F1 leads, L sees the entry commit and
+// answers it with its real reply; left cut off, L cannot tell within its
+// bound and answers UNCERTAIN, which the client does not retry. Either way
+// the payload is stored once.
+func TestLeaderChangeDuringWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	for _, heal := range []bool{true, false} {
+		t.Run(map[bool]string{true: "healed", false: "cut off"}[heal], func(t *testing.T) {
+			c := clustertest.New(t, 3, 1)
+			c.StartAll()
+			c.WaitUntil("formation", func() string { return c.Settled(3) })
+			const key = "payments"
+			cc := c.Client()
+			ctx := context.Background()
+			if err := cc.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []string{"p", "warm-up"}}).Err(); err != nil {
+				t.Fatal(err)
+			}
+			l := c.LeaderOf(key)
+			var f1, f2 *clustertest.Node
+			for _, nd := range c.Running() {
+				switch {
+				case nd == l:
+				case f1 == nil:
+					f1 = nd
+				default:
+					f2 = nd
+				}
+			}
+			c.Net.CutBoth(l.ID, f2.ID)
+			c.Net.Cut(f1.ID, l.ID) // F1 gets L's entries; L never hears back
+
+			done := make(chan error, 1)
+			var id string
+			go func() {
+				var err error
+				id, err = cc.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []string{"p", "once"}}).Result()
+				done <- err
+			}()
+			c.WaitUntil(f1.ID+" leads the shard", func() string {
+				if !f1.Srv.Node().Status().Shards[0].Leader {
+					return f1.ID + " does not lead"
+				}
+				return ""
+			})
+			if heal {
+				c.Net.Heal()
+			}
+			err := <-done
+			c.Net.Heal()
+			msgs := readAll(t, c, key)
+			var stored []string
+			for _, m := range msgs {
+				if m.Values["p"] == "once" {
+					stored = append(stored, m.ID)
+				}
+			}
+			if len(stored) != 1 {
+				t.Fatalf("the payload is stored under %v; want exactly once (the client's XADD answered %q, %v)", stored, id, err)
+			}
+			switch {
+			case heal && (err != nil || id != stored[0]):
+				t.Errorf("XADD = %q, %v; want the ID it was stored under, %s", id, err, stored[0])
+			case !heal && (err == nil || !strings.HasPrefix(err.Error(), "UNCERTAIN ")):
+				t.Errorf("XADD = %q, %v; want UNCERTAIN", id, err)
+			}
+			st := l.Srv.Node().Status().Shards[0]
+			t.Logf("XADD answered %q, %v; %s resolved committed %d, discarded %d, unknown %d",
+				id, err, l.ID, st.ResolvedCommitted, st.ResolvedDiscarded, st.ResolvedUnknown)
+		})
+	}
+}
+
+// readAll reads a stream through a fresh cluster client, once the
+// cluster can serve it.
+func readAll(t *testing.T, c *clustertest.Cluster, key string) []redis.XMessage {
+	t.Helper()
+	var msgs []redis.XMessage
+	cc := c.Client()
+	c.WaitUntil("XRANGE "+key, func() string {
+		var err error
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if msgs, err = cc.XRange(ctx, key, "-", "+").Result(); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	return msgs
 }

@@ -63,9 +63,10 @@ func keyErr(err error, key []byte) error {
 }
 
 // backendErr maps cluster errors to resp's: another node leads the shard
-// -> MOVED to it (slot is the command's); no leader yet -> TRYAGAIN; the cluster is not formed, or
-// this node is shutting down -> CLUSTERDOWN. Other errors (ctx ends) pass
-// through.
+// -> MOVED to it (slot is the command's); no leader yet -> TRYAGAIN; the
+// cluster is not formed, or this node is shutting down -> CLUSTERDOWN; a
+// write whose outcome is unknown -> UNCERTAIN (checked first: every other
+// answer means "not applied"). Other errors (ctx ends) pass through.
 func backendErr(err error, slot int) error {
 	var nl *cluster.NotLeaderError
 	switch {
@@ -73,6 +74,8 @@ func backendErr(err error, slot int) error {
 		return nil
 	case errors.As(err, &nl):
 		return &resp.MovedError{Slot: slot, Addr: nl.Addr}
+	case errors.Is(err, cluster.ErrUncertain):
+		return resp.ErrUncertain
 	case errors.Is(err, cluster.ErrNoLeader):
 		return resp.ErrTryAgain
 	case errors.Is(err, cluster.ErrShutdown), errors.Is(err, cluster.ErrNotLeader), errors.Is(err, cluster.ErrNotFormed):

@@ -22,6 +22,7 @@ func TestBackendErr(t *testing.T) {
 		{cluster.ErrShutdown, resp.ErrClusterDown},
 		{cluster.ErrNotLeader, resp.ErrClusterDown},
 		{cluster.ErrNotFormed, resp.ErrClusterDown},
+		{fmt.Errorf("%w: %w", cluster.ErrUncertain, cluster.ErrNotLeader), resp.ErrUncertain},
 		{context.Canceled, context.Canceled},
 		{other, other},
 	}

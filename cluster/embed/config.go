@@ -14,8 +14,13 @@ import (
 	"github.com/streamraft/streamraft/cluster"
 )
 
-// minSnapshotInterval is hashicorp/raft's lower bound for SnapshotInterval.
-const minSnapshotInterval = 5 * time.Millisecond
+// minSnapshotInterval is hashicorp/raft's lower bound for SnapshotInterval,
+// and minRaftTimeout its lower bound for the heartbeat, election and lease
+// timeouts.
+const (
+	minSnapshotInterval = 5 * time.Millisecond
+	minRaftTimeout      = 5 * time.Millisecond
+)
 
 // Config is everything a node is told from outside: the binary fills it
 // from its flags and environment (cmd/streamraft), tests fill it directly.
@@ -32,6 +37,15 @@ type Config struct {
 	MaxClients        int
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
+	// TrailingLogs is how many log entries a snapshot leaves behind, so a
+	// lagging follower catches up from the log instead of a snapshot.
+	TrailingLogs uint64
+	// Raft's timeouts: a follower that heard nothing from its leader for
+	// HeartbeatTimeout (randomized up to twice that) campaigns; a leader
+	// that reached no quorum for LeaderLeaseTimeout steps down.
+	HeartbeatTimeout   time.Duration
+	ElectionTimeout    time.Duration
+	LeaderLeaseTimeout time.Duration
 	// Shards is how many Raft shards the 16384 slots are split into; fixed
 	// when the data dir is first used.
 	Shards int
@@ -73,6 +87,8 @@ type Hooks struct {
 	// GossipTransport, when set, wraps the memberlist transport gossip
 	// runs over.
 	GossipTransport func(inner memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
+	// TuneGossip, when set, adjusts memberlist's configuration.
+	TuneGossip func(*memberlist.Config)
 	// OpenLogStore, when set, opens every Raft group's log and stable
 	// store instead of raft-boltdb or raft-wal (dir is the group's
 	// directory).
@@ -127,6 +143,20 @@ func (c Config) Validate() error {
 	}
 	if c.SnapshotInterval < minSnapshotInterval {
 		bad("--snapshot-interval %v: must be at least %v", c.SnapshotInterval, minSnapshotInterval)
+	}
+	if c.TrailingLogs < 1 {
+		bad("--raft-trailing-logs %d: must be at least 1", c.TrailingLogs)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--raft-heartbeat-timeout", c.HeartbeatTimeout}, {"--raft-election-timeout", c.ElectionTimeout}, {"--raft-leader-lease-timeout", c.LeaderLeaseTimeout}} {
+		if d.v < minRaftTimeout {
+			bad("%s %v: must be at least %v", d.flag, d.v, minRaftTimeout)
+		}
+	}
+	if c.LeaderLeaseTimeout > c.HeartbeatTimeout {
+		bad("--raft-leader-lease-timeout %v: must not exceed --raft-heartbeat-timeout %v", c.LeaderLeaseTimeout, c.HeartbeatTimeout)
 	}
 	for _, j := range c.Join {
 		if err := checkSeed(j); err != nil {

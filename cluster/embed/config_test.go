@@ -10,7 +10,8 @@ func validConfig() Config {
 	return Config{
 		NodeID: "n1", DataDir: "./data", Addr: "127.0.0.1:6379", Advertise: "127.0.0.1:6379",
 		RaftAddr: "127.0.0.1:7379", HTTPAddr: "127.0.0.1:8379", LogLevel: "info",
-		MaxBulkBytes: 512 << 20, MaxClients: 10000, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute,
+		MaxBulkBytes: 512 << 20, MaxClients: 10000, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute, TrailingLogs: 10240,
+		HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, LeaderLeaseTimeout: 500 * time.Millisecond,
 		Shards: 16, GossipAddr: "127.0.0.1:7946", BootstrapExpect: 1, Replicas: 3, DeadNodeTimeout: 10 * time.Minute, LogStore: "bolt",
 	}
 }
@@ -38,6 +39,9 @@ func TestValidate(t *testing.T) {
 		{"max clients", func(c *Config) { c.MaxClients = 0 }, "--max-clients"},
 		{"snapshot threshold", func(c *Config) { c.SnapshotThreshold = 0 }, "--snapshot-threshold"},
 		{"snapshot interval", func(c *Config) { c.SnapshotInterval = time.Millisecond }, "--snapshot-interval"},
+		{"trailing logs", func(c *Config) { c.TrailingLogs = 0 }, "--raft-trailing-logs 0"},
+		{"heartbeat timeout", func(c *Config) { c.HeartbeatTimeout = time.Millisecond }, "--raft-heartbeat-timeout 1ms"},
+		{"lease over heartbeat", func(c *Config) { c.LeaderLeaseTimeout = 2 * time.Second }, "--raft-leader-lease-timeout 2s: must not exceed"},
 		{"16 shards", func(c *Config) { c.Shards = 16 }, ""},
 		{"one shard per slot", func(c *Config) { c.Shards = 16384 }, ""},
 		{"no shards", func(c *Config) { c.Shards = 0 }, "--shards 0"},

@@ -221,9 +221,10 @@ func startNode(cfg Config, lns *listeners, logger *slog.Logger) (*cluster.Node, 
 		RESPAddr: cfg.Advertise, HTTPAddr: withPort(cfg.HTTPAddr, lns.http),
 		GossipAddr: cfg.GossipAddr, GossipAdvertise: cfg.GossipAdvertise, Join: cfg.Join,
 		BootstrapExpect: cfg.BootstrapExpect, DeadNodeTimeout: cfg.DeadNodeTimeout,
-		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval,
+		SnapshotThreshold: cfg.SnapshotThreshold, SnapshotInterval: cfg.SnapshotInterval, TrailingLogs: cfg.TrailingLogs,
+		HeartbeatTimeout: cfg.HeartbeatTimeout, ElectionTimeout: cfg.ElectionTimeout, LeaderLeaseTimeout: cfg.LeaderLeaseTimeout,
 		LogStore: cfg.LogStore, Logger: logger,
-		Dial: cfg.Hooks.Dial, GossipTransport: cfg.Hooks.GossipTransport,
+		Dial: cfg.Hooks.Dial, GossipTransport: cfg.Hooks.GossipTransport, TuneGossip: cfg.Hooks.TuneGossip,
 		OpenLogStore: cfg.Hooks.OpenLogStore, Clock: cfg.Hooks.Clock,
 	})
 	if err != nil {

@@ -22,6 +22,14 @@ const envPrefix = "STREAMRAFT_"
 // so a command's keys must share a hash slot as on Redis Cluster.
 const defaultShards = 16
 
+// Raft's timeouts, hashicorp/raft's defaults (see README, Correctness:
+// failover).
+const (
+	defaultHeartbeat = time.Second
+	defaultElection  = time.Second
+	defaultLease     = 500 * time.Millisecond
+)
+
 const usageHeader = `Usage: streamraft [flags]
        streamraft check [--data-dir DIR]   verify a data dir offline (check -h)
 
@@ -57,6 +65,10 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (embe
 	fs.IntVar(&c.Shards, "shards", defaultShards, fmt.Sprintf("Raft shards the %d hash slots are split into (1-%d); fixed when the data dir is created", fsm.SlotCount, cluster.MaxShards))
 	fs.Uint64Var(&c.SnapshotThreshold, "snapshot-threshold", 8192, "log entries since the last snapshot that trigger a new one")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 2*time.Minute, "how often to check whether a snapshot is due")
+	fs.Uint64Var(&c.TrailingLogs, "raft-trailing-logs", 10240, "log entries a snapshot leaves behind, so a lagging replica catches up from the log")
+	fs.DurationVar(&c.HeartbeatTimeout, "raft-heartbeat-timeout", defaultHeartbeat, "a follower that heard nothing from its leader for this long (up to twice it) starts an election")
+	fs.DurationVar(&c.ElectionTimeout, "raft-election-timeout", defaultElection, "how long a candidate waits for votes before it tries again")
+	fs.DurationVar(&c.LeaderLeaseTimeout, "raft-leader-lease-timeout", defaultLease, "a leader that reached no quorum for this long steps down (at most --raft-heartbeat-timeout)")
 	fs.StringVar(&c.GossipAddr, "gossip-addr", "127.0.0.1:7946", "memberlist (node discovery) address, UDP and TCP; opened only with --join")
 	var join string
 	fs.StringVar(&join, "join", "", "comma-separated host:port gossip addresses of nodes to join (DNS names allowed; may include this node's own)")

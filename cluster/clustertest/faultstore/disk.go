@@ -225,3 +225,23 @@ func under(name, p string) bool {
 	}
 	return strings.HasPrefix(name, p)
 }
+
+// Remove deletes the given files (a directory path removes every file
+// under it), as a wiped disk does; a Store still open on one of them is
+// turned off first. It returns the number of files removed.
+func (d *Disk) Remove(paths ...string) int {
+	d.mu.Lock()
+	var off []*Store
+	names := d.matching(paths)
+	for _, name := range names {
+		if s := d.files[name].powerLoss(); s != nil {
+			off = append(off, s)
+		}
+		delete(d.files, name)
+	}
+	d.mu.Unlock()
+	for _, s := range off {
+		<-s.done
+	}
+	return len(names)
+}
