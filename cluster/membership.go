@@ -49,6 +49,10 @@ type MembershipConfig struct {
 	// meta group replica (RaftAddr and the replica ID), which the meta
 	// leader adds to the group.
 	RESPAddr, RaftAddr, HTTPAddr, MetaAddr string
+	// ClusterID is the cluster this node already belongs to ("" for a new
+	// node): gossiped from the first message on, with the formed flag, so
+	// that no other cluster mistakes a restarted node for a new one.
+	ClusterID string
 	// OnEvent, if set, is called for every join, leave and update, one at a
 	// time in order, from a goroutine of its own (it may call Members).
 	OnEvent func(MemberEvent)
@@ -132,7 +136,7 @@ func StartMembership(ctx context.Context, cfg MembershipConfig, logger *slog.Log
 	if cfg.NodeID == "" {
 		return nil, errors.New("membership: empty node ID")
 	}
-	meta, err := encodeNodeMeta(cfg, false, "")
+	meta, err := encodeNodeMeta(cfg, cfg.ClusterID != "", cfg.ClusterID)
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,7 @@ func (n *Node) startMembership() error {
 	ms, err := StartMembership(ctx, MembershipConfig{
 		NodeID: n.id, BindAddr: n.cfg.GossipAddr, AdvertiseAddr: n.cfg.GossipAdvertise,
 		RESPAddr: n.cfg.RESPAddr, RaftAddr: n.cfg.RaftAdvertise, HTTPAddr: n.cfg.HTTPAddr, MetaAddr: n.meta.addr(),
+		ClusterID:     n.clusterID(),
 		WrapTransport: n.cfg.GossipTransport, Tune: n.cfg.TuneGossip,
 		OnEvent: func(ev MemberEvent) {
 			logger.Info("member "+ev.Kind.String(), "member", ev.Member.ID, "gossip_addr", ev.Member.GossipAddr,

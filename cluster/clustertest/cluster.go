@@ -66,6 +66,8 @@ type Cluster struct {
 	// edit, when set, adjusts every node's configuration before it starts
 	// (Option).
 	edit []func(*Node)
+	// prefix names the nodes: <prefix>1..<prefix>N (default "n").
+	prefix string
 }
 
 // Node is one node of a Cluster.
@@ -107,6 +109,12 @@ func WithConfig(edit func(*Node)) Option {
 	return func(c *Cluster) { c.edit = append(c.edit, edit) }
 }
 
+// WithPrefix names the nodes <prefix>1..<prefix>N instead of n1..nN (two
+// clusters in one test need different names).
+func WithPrefix(prefix string) Option {
+	return func(c *Cluster) { c.prefix = prefix }
+}
+
 // WithSeed seeds the fault network's random drops (default 1).
 func WithSeed(seed int64) Option {
 	return func(c *Cluster) { c.Net = faultnet.New(seed) }
@@ -124,12 +132,12 @@ func WithMemDisk(disk *faultstore.Disk, mode faultstore.SyncMode) Option {
 // addresses with --bootstrap-expect n; start them with StartAll. The nodes
 // are stopped when the test ends.
 func New(t testing.TB, n, shards int, opts ...Option) *Cluster {
-	c := &Cluster{T: t, Shards: shards, Logs: new(LockedBuffer), Net: faultnet.New(1)}
+	c := &Cluster{T: t, Shards: shards, Logs: new(LockedBuffer), Net: faultnet.New(1), prefix: "n"}
 	for _, o := range opts {
 		o(c)
 	}
 	for i := 1; i <= n; i++ {
-		c.nodes = append(c.nodes, c.newNode(fmt.Sprintf("n%d", i), n))
+		c.nodes = append(c.nodes, c.newNode(fmt.Sprintf("%s%d", c.prefix, i), n))
 	}
 	seeds := c.gossipAddrs()
 	for _, nd := range c.nodes {

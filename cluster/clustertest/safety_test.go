@@ -3,6 +3,7 @@ package clustertest_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -240,4 +241,76 @@ func readAll(t *testing.T, c *clustertest.Cluster, key string) []redis.XMessage 
 		return ""
 	})
 	return msgs
+}
+
+// TestClusterIdentity: two clusters whose gossip pools touch (a node of B
+// restarted with a mistyped --join naming A's nodes) do not merge: each
+// keeps its own registry, A's nodes see B's as foreign members and ignore
+// them, and a Raft connection that names B's cluster ID is refused by A's
+// port and counted.
+func TestClusterIdentity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	a := clustertest.New(t, 3, 2, clustertest.WithPrefix("a"))
+	b := clustertest.New(t, 3, 2, clustertest.WithPrefix("b"))
+	a.StartAll()
+	b.StartAll()
+	a.WaitUntil("A formed", func() string { return a.Settled(3) })
+	b.WaitUntil("B formed", func() string { return b.Settled(3) })
+	idA := a.Node("a1").Srv.Node().Status().ClusterID
+	idB := b.Node("b1").Srv.Node().Status().ClusterID
+	if idA == "" || idB == "" || idA == idB {
+		t.Fatalf("cluster IDs %q and %q; want two different ones", idA, idB)
+	}
+
+	b1 := b.Node("b1")
+	b.Stop(b1)
+	b1.Cfg.Join = nil
+	for _, nd := range a.Nodes() {
+		b1.Cfg.Join = append(b1.Cfg.Join, nd.Cfg.GossipAddr) // the mistyped --join
+	}
+	b.Restart(b1, false)
+	a1 := a.Node("a1")
+	a.WaitUntil("A sees b1 as a member of another cluster", func() string {
+		if got := a1.Srv.Node().Status().ForeignMembers["b1"]; got != idB {
+			return fmt.Sprintf("a1's foreign members %v", a1.Srv.Node().Status().ForeignMembers)
+		}
+		return ""
+	})
+	for _, c := range []*clustertest.Cluster{a, b} {
+		for _, nd := range c.Running() {
+			var ids []string
+			for _, n := range nd.Srv.Node().Status().Nodes {
+				ids = append(ids, n.ID)
+			}
+			if want := clustertest.IDs(c.Nodes()); !slices.Equal(ids, want) {
+				t.Errorf("%s's registry %v; want %v", nd.ID, ids, want)
+			}
+		}
+	}
+
+	// A connection to a1's Raft port from B (its header names B's ID).
+	before := a1.Srv.Node().Status().Refused.OtherCluster
+	conn, err := net.Dial("tcp", a1.Cfg.RaftAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	header := []byte{0xA8, byte(len(idB))}
+	header = append(header, idB...)
+	header = append(header, 4, 'm', 'e', 't', 'a', 0)
+	if _, err := conn.Write(header); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := conn.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("read on a connection from another cluster = %d, %v; want it closed", n, err)
+	}
+	a.WaitUntil("the refusal counted", func() string {
+		if got := a1.Srv.Node().Status().Refused.OtherCluster; got <= before {
+			return fmt.Sprintf("other_cluster %d", got)
+		}
+		return ""
+	})
 }
