@@ -650,3 +650,14 @@ func (n *Node) close(leave bool) error {
 	})
 	return n.closeErr
 }
+
+// ShardDigest is the digest of this node's replica of shard and the index
+// it had applied (Shard.Digest), for comparing replicas: CLUSTER
+// SHARDDIGEST.
+func (n *Node) ShardDigest(shard int) (applied uint64, digest string, err error) {
+	sh := n.local(shard)
+	if sh == nil {
+		return 0, "", fmt.Errorf("this node holds no replica of shard %d", shard)
+	}
+	return sh.Digest()
+}

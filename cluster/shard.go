@@ -670,3 +670,13 @@ func shutdownRaft(r *raft.Raft) error {
 		return errRaftStuck
 	}
 }
+
+// Digest is this replica's state as a digest (fsm.Snapshot.Digest) and
+// the Raft index this replica had applied just before: replicas that
+// applied the same log have the same digest. It is answered from this
+// replica alone, whatever its role.
+func (s *Shard) Digest() (applied uint64, digest string, err error) {
+	applied = s.r.AppliedIndex()
+	digest, err = s.m.Snapshot().Digest()
+	return applied, digest, err
+}

@@ -2,7 +2,9 @@ package fsm
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -79,6 +81,17 @@ func (sw *snapWriter) uv(v uint64)    { sw.buf = binary.AppendUvarint(sw.buf, v)
 func (sw *snapWriter) v(v int64)      { sw.buf = binary.AppendVarint(sw.buf, v) }
 func (sw *snapWriter) id(id ID)       { sw.uv(id.Ms); sw.uv(id.Seq) }
 func (sw *snapWriter) bytes(b []byte) { sw.uv(uint64(len(b))); sw.buf = append(sw.buf, b...) }
+
+// Digest is the SHA-256 of the snapshot's bytes: two machines hold the
+// same state exactly when their digests are equal (the encoding is
+// canonical: keys in order, blocks as applied).
+func (s *Snapshot) Digest() (string, error) {
+	h := sha256.New()
+	if _, err := s.WriteTo(h); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
 
 // WriteTo streams the snapshot.
 func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {

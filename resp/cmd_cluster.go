@@ -21,6 +21,36 @@ func (t *table) addClusterCommands() {
 	t.add("cluster|nodes", kindLocal, clusterNodes)
 	t.add("cluster|info", kindLocal, clusterInfo)
 	t.add("cluster|forget", kindLocal, clusterForget)
+	t.add("cluster|sharddigest", kindLocal, clusterShardDigest).unlisted = true
+}
+
+// shardDigester is what CLUSTER SHARDDIGEST needs from the Backend.
+type shardDigester interface {
+	ShardDigest(shard int) (applied uint64, digest string, err error)
+}
+
+// clusterShardDigest: CLUSTER SHARDDIGEST shard (a streamraft extension):
+// the applied index and state digest of this node's own replica of the
+// shard, whatever its role, so that a test or an operator can check that
+// every replica holds the same state.
+func clusterShardDigest(c *conn, argv [][]byte) {
+	d, ok := c.srv.backend.(shardDigester)
+	shard, isInt := parseInt(argv[2])
+	switch {
+	case !ok:
+		c.replyError("ERR CLUSTER SHARDDIGEST is not supported by this server")
+	case !isInt || shard < 0 || shard >= int64(c.srv.backend.Shards()):
+		c.replyError("ERR Invalid shard")
+	default:
+		applied, digest, err := d.ShardDigest(int(shard))
+		if err != nil {
+			c.replyError("ERR " + err.Error())
+			return
+		}
+		c.w.Array(2)
+		c.w.Int(int64(applied))
+		c.w.Bulk([]byte(digest))
+	}
 }
 
 // clusterForget: CLUSTER FORGET node-id. In Redis it drops a node from one

@@ -73,6 +73,11 @@ var extraMeta = map[string]*Meta{
 		DocSince:   "8.6.0", DocGroup: "stream", DocComplexity: "O(1)",
 		KeySpecs: []keySpec{{Flags: []string{"RW", "update"}, Begin: beginSearch{Type: "index", Index: 1},
 			Find: findKeys{Type: "range", LastKey: 0, KeyStep: 1, Limit: 0}}}},
+	// CLUSTER SHARDDIGEST shard: this node's replica of shard, as
+	// [applied index, SHA-256 of its state], for comparing replicas.
+	"cluster|sharddigest": {Name: "cluster|sharddigest", Arity: 3, Flags: []string{"admin", "stale", "loading"},
+		ACL: []string{"@admin", "@slow"}, DocSummary: "Returns the applied index and state digest of this node's replica of a shard (streamraft extension).",
+		DocSince: "streamraft", DocGroup: "cluster", DocComplexity: "O(N) where N is the size of the shard's state"},
 	// XGROUP SETDLQ key group max-deliveries dead-letter-key (or a shorter
 	// form that removes the policy): the dead-letter key shares the
 	// stream's slot, so the stream's key routes it.

@@ -121,9 +121,11 @@ func WithSeed(seed int64) Option {
 }
 
 // WithMemDisk keeps every node's Raft logs and stable stores on disk, an
-// in-memory disk that survives restarts; mode says when writes become
-// durable (faultstore.SyncAlways is what raft-boltdb does). PowerLoss
-// then drops what a node had not synced.
+// in-memory disk that survives restarts; mode says when the shards'
+// writes become durable (faultstore.SyncAlways is what raft-boltdb does).
+// The meta group's writes are always synced: the demonstration is about
+// acknowledged stream writes, not about a cluster losing its
+// configuration. PowerLoss then drops what a node had not synced.
 func WithMemDisk(disk *faultstore.Disk, mode faultstore.SyncMode) Option {
 	return func(c *Cluster) { c.memDisk, c.syncMode = disk, mode }
 }
@@ -190,7 +192,11 @@ func (c *Cluster) openLogStore(nd *Node, dir string) (cluster.LogStore, error) {
 	var st faultstore.LogStore
 	var err error
 	if c.memDisk != nil {
-		st, err = c.memDisk.Open(dir, c.syncMode)
+		mode := c.syncMode
+		if filepath.Base(dir) == "meta" {
+			mode = faultstore.SyncAlways
+		}
+		st, err = c.memDisk.Open(dir, mode)
 	} else {
 		st, err = cluster.OpenLogStore(dir, nd.Cfg.LogStore)
 	}

@@ -131,3 +131,6 @@ func portOf(addr string) int {
 	n, _ := strconv.Atoi(p)
 	return n
 }
+
+// ShardDigest is the node's replica digest of shard (CLUSTER SHARDDIGEST).
+func (b backend) ShardDigest(shard int) (uint64, string, error) { return b.node.ShardDigest(shard) }

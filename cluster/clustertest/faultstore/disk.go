@@ -67,6 +67,7 @@ type file struct {
 	durable *state
 	journal []op   // writes applied to cache but not to durable, oldest first
 	open    *Store // nil when no Store is open on the file
+	lazy    bool   // Lazy: writes stay volatile until the file is opened again
 }
 
 // sync makes the journal durable.
@@ -111,6 +112,7 @@ func (d *Disk) Open(path string, mode SyncMode) (*Store, error) {
 	if f.open != nil {
 		return nil, fmt.Errorf("faultstore %s: %w", name, ErrInUse)
 	}
+	f.lazy = false
 	s := &Store{disk: d, f: f, name: name, mode: mode, stop: make(chan struct{}), done: make(chan struct{})}
 	f.open = s
 	if mode > 0 {
@@ -244,4 +246,20 @@ func (d *Disk) Remove(paths ...string) int {
 		<-s.done
 	}
 	return len(names)
+}
+
+// Lazy makes the open stores on the given files (a directory: every file
+// under it; none: every file) acknowledge writes without syncing them,
+// whatever their mode, until the file is opened again: a store that
+// acknowledges before it fsyncs, from now on. A test forms a cluster on
+// synced stores and then turns them lazy, so that a power loss drops
+// acknowledged writes and nothing the cluster needs to come back.
+func (d *Disk) Lazy(paths ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, name := range d.matching(paths) {
+		if f := d.files[name]; f.open != nil {
+			f.lazy = true
+		}
+	}
 }

@@ -80,7 +80,7 @@ func (s *Store) write(o op) error {
 	}
 	s.f.cache.apply(o)
 	s.f.journal = append(s.f.journal, o)
-	if s.mode == SyncAlways {
+	if s.mode == SyncAlways && !s.f.lazy {
 		s.f.sync()
 	}
 	return nil
