@@ -22,7 +22,12 @@ import (
 // changes proposed by the group's leader ("memberlist discovers, Raft
 // decides").
 type Membership struct {
-	list   *memberlist.Memberlist
+	list *memberlist.Memberlist
+	// table is the pool as memberlist's event callbacks reported it, each
+	// node copied while memberlist held its lock: memberlist.Members
+	// returns pointers to nodes it keeps changing, which cannot be read
+	// safely.
+	table  *memberTable
 	meta   *metaDelegate
 	cfg    MembershipConfig
 	logger *slog.Logger
@@ -78,7 +83,9 @@ type Member struct {
 	// Formed: the node holds the cluster configuration (it belongs to a
 	// formed cluster), so nobody who sees it bootstraps a new one.
 	Formed bool `json:"formed"`
-	// Alive is false while the node is suspected of having failed.
+	// Alive: memberlist lists the node (it has not been found dead or
+	// left). A suspected node stays alive here: memberlist reports no
+	// suspicion to its delegates.
 	Alive bool   `json:"alive"`
 	State string `json:"state"` // alive, suspect, dead or left
 }
@@ -148,9 +155,10 @@ func StartMembership(ctx context.Context, cfg MembershipConfig, logger *slog.Log
 	if err := setAddrs(ctx, mc, cfg); err != nil {
 		return nil, err
 	}
-	m := &Membership{logger: logger, cfg: cfg, meta: &metaDelegate{b: meta}, events: newEventQueue(), done: make(chan struct{})}
+	m := &Membership{logger: logger, cfg: cfg, meta: &metaDelegate{b: meta}, events: newEventQueue(), done: make(chan struct{}),
+		table: &memberTable{nodes: map[string]memberlist.Node{}}}
 	mc.Delegate = m.meta
-	mc.Events = eventDelegate{q: m.events}
+	mc.Events = eventDelegate{q: m.events, table: m.table}
 	mc.Logger = slog.NewLogLogger(logger.With("component", "memberlist").Handler(), slog.LevelDebug)
 	if cfg.WrapTransport != nil {
 		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
@@ -289,21 +297,26 @@ func (m *Membership) Join(ctx context.Context, seeds []string) error {
 // Members returns the nodes the pool knows of, this one included, sorted by
 // ID (nodes that left or were declared dead are not listed).
 func (m *Membership) Members() []Member {
-	nodes := m.list.Members()
+	nodes := m.table.list()
 	out := make([]Member, 0, len(nodes))
-	for _, n := range nodes {
-		out = append(out, m.member(n))
+	for i := range nodes {
+		out = append(out, m.member(&nodes[i]))
 	}
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
 // LocalID is this node's ID in the pool.
-func (m *Membership) LocalID() string { return m.list.LocalNode().Name }
+func (m *Membership) LocalID() string { return m.cfg.NodeID }
 
 // GossipAddr is the host:port the others reach this node's gossip at (the
 // port chosen when the config asked for port 0).
-func (m *Membership) GossipAddr() string { return m.list.LocalNode().Address() }
+func (m *Membership) GossipAddr() string {
+	if n, ok := m.table.get(m.cfg.NodeID); ok {
+		return n.Address()
+	}
+	return ""
+}
 
 // member converts a memberlist node.
 func (m *Membership) member(n *memberlist.Node) Member {
@@ -403,13 +416,68 @@ func (*metaDelegate) GetBroadcasts(_, _ int) [][]byte   { return nil }
 func (*metaDelegate) LocalState(bool) []byte            { return nil }
 func (*metaDelegate) MergeRemoteState(_ []byte, _ bool) {}
 
-// eventDelegate queues memberlist's notifications: memberlist calls them
-// holding its node lock, so they must neither block nor call back.
-type eventDelegate struct{ q *eventQueue }
+// eventDelegate keeps the member table and queues memberlist's
+// notifications: memberlist calls them holding its node lock, so they
+// must neither block nor call back.
+type eventDelegate struct {
+	q     *eventQueue
+	table *memberTable
+}
 
-func (d eventDelegate) NotifyJoin(n *memberlist.Node)   { d.q.push(MemberJoined, n) }
-func (d eventDelegate) NotifyLeave(n *memberlist.Node)  { d.q.push(MemberLeft, n) }
-func (d eventDelegate) NotifyUpdate(n *memberlist.Node) { d.q.push(MemberUpdated, n) }
+func (d eventDelegate) NotifyJoin(n *memberlist.Node) {
+	d.table.put(n)
+	d.q.push(MemberJoined, n)
+}
+
+func (d eventDelegate) NotifyLeave(n *memberlist.Node) {
+	d.table.remove(n.Name)
+	d.q.push(MemberLeft, n)
+}
+
+func (d eventDelegate) NotifyUpdate(n *memberlist.Node) {
+	d.table.put(n)
+	d.q.push(MemberUpdated, n)
+}
+
+// memberTable is the live members by name, copies of memberlist's nodes.
+// memberlist reports a node dead or left through NotifyLeave (it has no
+// callback for suspicion: a suspect stays listed, alive).
+type memberTable struct {
+	mu    sync.Mutex
+	nodes map[string]memberlist.Node
+}
+
+func (t *memberTable) put(n *memberlist.Node) {
+	c := *n
+	c.Meta = slices.Clone(n.Meta)
+	c.State = memberlist.StateAlive
+	t.mu.Lock()
+	t.nodes[n.Name] = c
+	t.mu.Unlock()
+}
+
+func (t *memberTable) remove(name string) {
+	t.mu.Lock()
+	delete(t.nodes, name)
+	t.mu.Unlock()
+}
+
+func (t *memberTable) get(name string) (memberlist.Node, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, ok := t.nodes[name]
+	return n, ok
+}
+
+func (t *memberTable) list() []memberlist.Node {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]memberlist.Node, 0, len(t.nodes))
+	for _, n := range t.nodes {
+		out = append(out, n)
+	}
+	return out
+}
 
 type queuedEvent struct {
 	kind MemberEventKind

@@ -370,7 +370,7 @@ func (p *proposer) answer(fl flight) {
 const (
 	resolvedCommitted = iota // the entry committed: its callers got their replies
 	resolvedDiscarded        // another entry took its place: redirect
-	resolvedUnknown          // not known within resolveTimeout: ErrUncertain
+	resolvedUnknown          // not known within resolveWait: ErrUncertain
 	resolutionKinds
 )
 

@@ -22,13 +22,20 @@ import (
 // this node's entry (the same bytes), its callers get the replies this
 // replica's machine computed for it; if another entry took i, theirs was
 // discarded and a redirect is true. If the log does not settle within
-// resolveTimeout (this node is cut off, say), the callers get ErrUncertain.
+// resolveWait (this node is cut off, say), the callers get ErrUncertain.
 
-// resolveTimeout bounds the wait: a new leader is normally elected and has
-// committed an entry of its own within one or two election timeouts. It
-// stays below common client read timeouts (go-redis: 3 s), so that the
-// client gets the answer, not a timeout it would retry.
-const resolveTimeout = 2500 * time.Millisecond
+// resolveWait bounds the wait: the old leader steps down within its lease,
+// a follower campaigns within two heartbeat timeouts of its last contact,
+// and the new leader commits an entry of its own within milliseconds;
+// resolveMargin covers a lost first election and a loaded machine. With
+// the default timeouts (lease 150 ms, heartbeat 300 ms) that is 1.75 s,
+// below common client read timeouts (go-redis: 3 s), so that the client
+// gets the answer, not a timeout it would retry.
+func resolveWait(conf *raft.Config) time.Duration {
+	return conf.LeaderLeaseTimeout + 2*conf.HeartbeatTimeout + resolveMargin
+}
+
+const resolveMargin = time.Second
 
 // resolvePoll is how often the replica's applied index is checked.
 const resolvePoll = 10 * time.Millisecond
@@ -43,7 +50,8 @@ func (s *Shard) resolve(index uint64, data []byte) ([]fsm.Reply, error) {
 	want := s.fsm.outcomes.hash(data)
 	applied, stop := s.fsm.outcomes.watch(index)
 	defer stop()
-	deadline := time.NewTimer(resolveTimeout)
+	wait := resolveWait(s.conf)
+	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	tick := time.NewTicker(resolvePoll)
 	defer tick.Stop()
@@ -69,9 +77,9 @@ func (s *Shard) resolve(index uint64, data []byte) ([]fsm.Reply, error) {
 			ours = true // committed: its replies come once the machine applies it
 		case <-deadline.C:
 			if ours {
-				return nil, fmt.Errorf("entry %d committed, but its replies were not seen in %v", index, resolveTimeout)
+				return nil, fmt.Errorf("entry %d committed, but its replies were not seen in %v", index, wait)
 			}
-			return nil, fmt.Errorf("the log did not settle at index %d within %v", index, resolveTimeout)
+			return nil, fmt.Errorf("the log did not settle at index %d within %v", index, wait)
 		case <-s.raftDown:
 			return nil, fmt.Errorf("raft shut down before index %d settled", index)
 		}

@@ -164,8 +164,9 @@ func (c *Cluster) newNode(id string, expect int) *Node {
 		NodeID: id, DataDir: filepath.Join(c.T.TempDir(), id), Addr: addr, Advertise: addr,
 		RaftAddr: FreeAddr(c.T), HTTPAddr: FreeAddr(c.T), GossipAddr: FreeAddr(c.T), LogLevel: "warn",
 		MaxBulkBytes: 512 << 20, MaxClients: 1000, SnapshotThreshold: 8192, SnapshotInterval: 2 * time.Minute,
-		TrailingLogs: 10240, HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, LeaderLeaseTimeout: 500 * time.Millisecond,
-		Shards: c.Shards, BootstrapExpect: expect, Replicas: 3, DeadNodeTimeout: cluster.DefaultDeadNodeTimeout,
+		TrailingLogs: 10240, HeartbeatTimeout: 300 * time.Millisecond, ElectionTimeout: 300 * time.Millisecond,
+		LeaderLeaseTimeout: 150 * time.Millisecond, // the binary's defaults
+		Shards:             c.Shards, BootstrapExpect: expect, Replicas: 3, DeadNodeTimeout: cluster.DefaultDeadNodeTimeout,
 		LogStore: cluster.LogStoreBolt,
 	}}
 	c.Net.Register(id, nd.Cfg.RaftAddr, nd.Cfg.GossipAddr)

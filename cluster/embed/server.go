@@ -228,7 +228,7 @@ func startNode(cfg Config, lns *listeners, logger *slog.Logger) (*cluster.Node, 
 		OpenLogStore: cfg.Hooks.OpenLogStore, Clock: cfg.Hooks.Clock,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open node: %w", err)
+		return nil, err // it names the node
 	}
 	return node, nil
 }

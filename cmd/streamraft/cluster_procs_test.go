@@ -49,7 +49,7 @@ var procsIDPattern = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
 // procsCluster is three streamraft processes and the redis-cli that talks
 // to them.
 type procsCluster struct {
-	t     *testing.T
+	t     testing.TB
 	cli   string
 	nodes []*process // n1, n2, n3
 }
@@ -90,7 +90,7 @@ func TestClusterProcesses(t *testing.T) {
 
 // startProcsCluster starts n3, n2 and n1 in that order (the order must
 // not matter) and waits until each answers PING.
-func startProcsCluster(t *testing.T) *procsCluster {
+func startProcsCluster(t testing.TB) *procsCluster {
 	t.Helper()
 	c := &procsCluster{t: t, cli: requireRedisCLI(t)}
 	bin := buildBinary(t)
@@ -111,23 +111,15 @@ func startProcsCluster(t *testing.T) *procsCluster {
 // launchNode starts one node with the README's flags on free ports and a
 // fresh data dir, without waiting for it: a node answers PING only once
 // all the others have joined.
-func launchNode(t *testing.T, bin, id, gossipAddr, join string, expect int) *process {
+func launchNode(t testing.TB, bin, id, gossipAddr, join string, expect int) *process {
 	t.Helper()
 	addr := freeAddr(t)
 	args := []string{"--node-id", id, "--data-dir", filepath.Join(t.TempDir(), id),
 		"--addr", addr, "--raft-addr", freeAddr(t), "--http-addr", freeAddr(t),
 		"--gossip-addr", gossipAddr, "--join", join, "--bootstrap-expect", strconv.Itoa(expect),
 		"--log-level", "warn"}
-	p := &process{name: id, addr: addr, cmd: exec.Command(bin, args...),
-		out: new(lockedBuffer), done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", id, err)
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
+	p := &process{name: id, addr: addr, bin: bin, args: args, out: new(lockedBuffer)}
+	p.relaunch(t)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("%s output (last %d bytes):\n%s", id, outputTail, p.out.tail(outputTail))
@@ -137,9 +129,25 @@ func launchNode(t *testing.T, bin, id, gossipAddr, join string, expect int) *pro
 	return p
 }
 
+// relaunch starts p's binary with its arguments (again, after it exited).
+func (p *process) relaunch(t testing.TB) {
+	t.Helper()
+	p.cmd = exec.Command(p.bin, p.args...)
+	p.done = make(chan struct{})
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", p.name, err)
+	}
+	cmd, done := p.cmd, p.done
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+}
+
 // requireRedisCLI returns the path of redis-cli, skipping the test when it
 // is missing outside CI and failing it when CI is set.
-func requireRedisCLI(t *testing.T) string {
+func requireRedisCLI(t testing.TB) string {
 	t.Helper()
 	path, err := exec.LookPath("redis-cli")
 	if err == nil {
@@ -173,7 +181,7 @@ func (c *procsCluster) run(p *process, stdin string, args ...string) (string, er
 }
 
 // mustRun is run that fails the test on a non-zero exit.
-func (c *procsCluster) mustRun(t *testing.T, p *process, args ...string) string {
+func (c *procsCluster) mustRun(t testing.TB, p *process, args ...string) string {
 	t.Helper()
 	out, err := c.run(p, "", args...)
 	if err != nil {
@@ -356,7 +364,7 @@ func (l nodeLine) owns(slot int) bool {
 
 // parseClusterNodes parses CLUSTER NODES text: id addr@cport flags master
 // ping pong epoch link slot...
-func parseClusterNodes(t *testing.T, text string) []nodeLine {
+func parseClusterNodes(t testing.TB, text string) []nodeLine {
 	t.Helper()
 	var lines []nodeLine
 	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {

@@ -38,7 +38,8 @@ const (
 type crashServer struct {
 	bin, dir                 string
 	addr, raftAddr, httpAddr string
-	shards                   int // --shards; 0 leaves the default (defaultShards)
+	shards                   int      // --shards; 0 leaves the default (defaultShards)
+	extra                    []string // more flags
 	cmd                      *exec.Cmd
 	out                      *lockedBuffer
 	done                     chan struct{}
@@ -54,27 +55,7 @@ func newCrashServer(t *testing.T) *crashServer {
 // start runs the binary and waits until /readyz says it serves.
 func (s *crashServer) start(t *testing.T) {
 	t.Helper()
-	s.out = new(lockedBuffer)
-	s.done = make(chan struct{})
-	s.cmd = exec.Command(s.bin, "--node-id", "crash1", "--data-dir", s.dir, "--addr", s.addr,
-		"--raft-addr", s.raftAddr, "--http-addr", s.httpAddr, "--log-level", "warn",
-		"--snapshot-threshold", "64", "--snapshot-interval", "50ms")
-	if s.shards > 0 {
-		s.cmd.Args = append(s.cmd.Args, "--shards", fmt.Sprint(s.shards))
-	}
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", s.bin, err)
-	}
-	cmd, done := s.cmd, s.done
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-	})
+	s.launch(t)
 	deadline := time.Now().Add(crashStartTimeout)
 	for {
 		if s.ready() {
@@ -90,6 +71,33 @@ func (s *crashServer) start(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// launch runs the binary without waiting for it.
+func (s *crashServer) launch(t *testing.T) {
+	t.Helper()
+	s.out = new(lockedBuffer)
+	s.done = make(chan struct{})
+	s.cmd = exec.Command(s.bin, "--node-id", "crash1", "--data-dir", s.dir, "--addr", s.addr,
+		"--raft-addr", s.raftAddr, "--http-addr", s.httpAddr, "--log-level", "warn",
+		"--snapshot-threshold", "64", "--snapshot-interval", "50ms")
+	if s.shards > 0 {
+		s.cmd.Args = append(s.cmd.Args, "--shards", fmt.Sprint(s.shards))
+	}
+	s.cmd.Args = append(s.cmd.Args, s.extra...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", s.bin, err)
+	}
+	cmd, done := s.cmd, s.done
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
 }
 
 func (s *crashServer) ready() bool {

@@ -74,6 +74,8 @@ func requireRedis(t testing.TB) string {
 type process struct {
 	name string
 	addr string
+	bin  string   // what relaunch runs
+	args []string // with these arguments
 	cmd  *exec.Cmd
 	out  *lockedBuffer // combined stdout and stderr
 	done chan struct{}
