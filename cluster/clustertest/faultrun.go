@@ -33,8 +33,8 @@ const (
 	// EnvSoak runs for as long as asked instead of the short CI run:
 	// STREAMRAFT_SOAK=30m.
 	EnvSoak = "STREAMRAFT_SOAK"
-	// EnvDir keeps every run's history there (by default only a failed
-	// run's, in a temporary directory the log names).
+	// EnvDir is where every run's history is kept (default:
+	// $TMPDIR/streamraft-faults; the summary line names the files).
 	EnvDir = "STREAMRAFT_FAULT_DIR"
 )
 
@@ -69,7 +69,7 @@ type RunReport struct {
 	Queue      check.QueueReport
 	Converged  string // "" when every replica of every shard has the same digest
 	Anomalies  []string
-	HistoryDir string // where the histories were written ("" if nowhere)
+	HistoryDir string // the histories' files (a glob; "" if nowhere)
 }
 
 // Summary is the run's one line.
@@ -156,7 +156,7 @@ func Run(t *testing.T, o RunOptions) RunReport {
 		rep.Anomalies = append(rep.Anomalies, "queue: drain: "+drainErr.Error())
 	}
 	rep.Anomalies = append(rep.Anomalies, rep.Queue.Anomalies()...)
-	rep.HistoryDir = keepHistory(t, o.Name, rec, queue.history(), rep, o.ExpectAnomalies)
+	rep.HistoryDir = keepHistory(t, o.Name, rec, queue.history(), rep)
 	t.Log(rep.Summary())
 	switch {
 	case o.ExpectAnomalies && len(rep.Anomalies) == 0:
@@ -220,21 +220,16 @@ func (o RunOptions) withDefaults(t *testing.T) RunOptions {
 	return o
 }
 
-// keepHistory writes the run's histories (and, on a linearizability
-// failure, porcupine's visualization) to EnvDir, or to a temporary
-// directory when the run failed; it returns the directory or "".
-func keepHistory(t *testing.T, name string, rec *check.Recorder, q check.QueueHistory, rep RunReport, expected bool) string {
+// keepHistory writes the run's histories, its summary and, when the
+// streams were not linearizable, porcupine's visualization to EnvDir (or
+// $TMPDIR/streamraft-faults), named after the run and its seed; it
+// returns the directory, "" if nothing could be written.
+func keepHistory(t *testing.T, name string, rec *check.Recorder, q check.QueueHistory, rep RunReport) string {
 	dir := os.Getenv(EnvDir)
-	if dir == "" && (len(rep.Anomalies) == 0 || expected) {
-		return ""
-	}
-	var err error
 	if dir == "" {
-		dir, err = os.MkdirTemp("", "streamraft-faults-")
-	} else {
-		err = os.MkdirAll(dir, 0o750)
+		dir = filepath.Join(os.TempDir(), "streamraft-faults")
 	}
-	if err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		t.Logf("keep the history: %v", err)
 		return ""
 	}
@@ -251,7 +246,7 @@ func keepHistory(t *testing.T, name string, rec *check.Recorder, q check.QueueHi
 		}
 	}
 	_ = os.WriteFile(base+"-summary.txt", []byte(rep.Summary()+"\n"+strings.Join(rep.Anomalies, "\n")+"\n"), 0o640)
-	return dir
+	return base + "-*"
 }
 
 // Converged reports what keeps the replicas of some shard from holding the
