@@ -46,7 +46,8 @@ type RunOptions struct {
 	Nodes    int           // 3
 	Shards   int           // 4
 	Faults   []Fault       // AllFaults
-	// StreamClients, StreamKeys: the linearizability workload (6, 6).
+	// StreamClients, StreamKeys: the linearizability workload (6 clients;
+	// 6 keys at a time, new ones every 20 s).
 	StreamClients, StreamKeys int
 	// Options are passed to New (an in-memory disk, say).
 	Options []Option
@@ -98,10 +99,7 @@ func Run(t *testing.T, o RunOptions) RunReport {
 	router := NewRouter(seeds)
 	defer router.Close()
 	rec := check.NewRecorder()
-	streams := &streamWorkload{router: router, rec: rec, clients: o.StreamClients, seed: o.Seed}
-	for i := range o.StreamKeys {
-		streams.keys = append(streams.keys, fmt.Sprintf("log-%d", i))
-	}
+	streams := &streamWorkload{router: router, rec: rec, clients: o.StreamClients, keys: o.StreamKeys, seed: o.Seed, start: time.Now()}
 	queue := &queueWorkload{router: router, cc: c.Client(), keys: []string{"jobs-a", "jobs-b", "jobs-c"},
 		group: "workers", producers: 2, consumers: 3, seed: o.Seed}
 	if err := queue.setup(context.Background()); err != nil {

@@ -24,6 +24,10 @@ const (
 	opEvery = 10 * time.Millisecond
 	// payloadField is the field every workload XADD writes.
 	payloadField = "p"
+	// keyEpoch is how long the stream workload writes the same keys
+	// before it moves to new ones: each key's history stays short enough
+	// for the linearizability checker however long a soak runs.
+	keyEpoch = 20 * time.Second
 )
 
 // streamWorkload runs clients that XADD, XRANGE, XLEN and XREAD over keys
@@ -31,9 +35,26 @@ const (
 type streamWorkload struct {
 	router  *Router
 	rec     *check.Recorder
-	keys    []string
+	keys    int // keys per epoch
 	clients int
 	seed    int64
+	start   time.Time
+}
+
+// key is the i-th key of the epoch at now.
+func (w *streamWorkload) key(now time.Time, i int) string {
+	return fmt.Sprintf("log-%d-%d", int(now.Sub(w.start)/keyEpoch), i)
+}
+
+// allKeys is every key written so far.
+func (w *streamWorkload) allKeys() []string {
+	var out []string
+	for e := 0; e <= int(time.Since(w.start)/keyEpoch); e++ {
+		for i := range w.keys {
+			out = append(out, fmt.Sprintf("log-%d-%d", e, i))
+		}
+	}
+	return out
 }
 
 func (w *streamWorkload) run(stop <-chan struct{}, wg *sync.WaitGroup) {
@@ -57,7 +78,7 @@ func (w *streamWorkload) client(id int, stop <-chan struct{}) {
 			return
 		case <-tick.C:
 		}
-		key := w.keys[rng.IntN(len(w.keys))]
+		key := w.key(time.Now(), rng.IntN(w.keys))
 		switch p := rng.IntN(100); {
 		case p < 50:
 			w.xadd(id, key, fmt.Sprintf("c%d-%d", id, n), seen)
@@ -195,7 +216,7 @@ func parseEntries(res any) ([]check.Entry, error) {
 // finalReads records one XRANGE of every key from a last client, once the
 // others have stopped: it shows every write that took effect.
 func (w *streamWorkload) finalReads() {
-	for _, key := range w.keys {
+	for _, key := range w.allKeys() {
 		w.xrange(w.clients, key, map[string][]check.ID{})
 	}
 }
