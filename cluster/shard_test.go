@@ -433,3 +433,33 @@ func TestMapRaftErr(t *testing.T) {
 		}
 	}
 }
+
+// TestShardDigest: replicas that applied the same writes have the same
+// digest (CLUSTER SHARDDIGEST compares them); one write more, or another
+// one, changes it.
+func TestShardDigest(t *testing.T) {
+	digest := func(writes ...[]string) string {
+		t.Helper()
+		s := openShard(t, testShardConfig(t.TempDir()))
+		for _, w := range writes {
+			write(t, s, w...)
+		}
+		_, d, err := s.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a := []string{"XADD", "s", "1-1", "f", "v"}
+	b := []string{"XADD", "s", "2-1", "f", "w"}
+	same1, same2 := digest(a, b), digest(a, b)
+	if same1 != same2 || len(same1) != 64 {
+		t.Errorf("the same writes give digests %q and %q; want one SHA-256", same1, same2)
+	}
+	if d := digest(a); d == same1 {
+		t.Errorf("one write fewer gives the same digest %q", d)
+	}
+	if d := digest(a, []string{"XADD", "s", "2-1", "f", "x"}); d == same1 {
+		t.Errorf("another value gives the same digest %q", d)
+	}
+}

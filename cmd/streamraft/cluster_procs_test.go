@@ -102,7 +102,7 @@ func startProcsCluster(t testing.TB) *procsCluster {
 	}
 	for _, p := range c.nodes {
 		if err := p.waitPing(procsFormTimeout); err != nil {
-			t.Fatalf("%s did not answer PING on %s: %v\noutput:\n%s", p.name, p.addr, err, p.out.tail(outputTail))
+			t.Fatalf("%s did not answer PING on %s: %v\noutput:\n%s", p.name, p.addr, err, p.out.Tail(outputTail))
 		}
 	}
 	return c
@@ -122,7 +122,7 @@ func launchNode(t testing.TB, bin, id, gossipAddr, join string, expect int) *pro
 	p.relaunch(t)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("%s output (last %d bytes):\n%s", id, outputTail, p.out.tail(outputTail))
+			t.Logf("%s output (last %d bytes):\n%s", id, outputTail, p.out.Tail(outputTail))
 		}
 		p.stop(t)
 	})

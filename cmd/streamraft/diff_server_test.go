@@ -7,10 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/streamraft/streamraft/cluster/clustertest"
 )
 
 // Timing constants for the processes the tests start.
@@ -25,34 +26,12 @@ const (
 	outputTail = 4096
 )
 
-// handedOut holds the ports freeAddr has returned in this test binary: the
-// kernel may offer a just-closed port again, and one server given the same
-// port for --addr and --raft-addr refuses to start.
-var handedOut = struct {
-	sync.Mutex
-	ports map[int]bool
-}{ports: map[int]bool{}}
-
 // freeAddr returns a loopback address with a port that was free a moment ago
-// and that no earlier call returned.
+// and that no earlier call in this test binary returned (the harness's
+// registry: one server given the same port twice refuses to start).
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	for {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("listen for a free port: %v", err)
-		}
-		addr := ln.Addr().(*net.TCPAddr)
-		if err := ln.Close(); err != nil {
-			t.Fatalf("close free-port listener: %v", err)
-		}
-		if !handedOut.ports[addr.Port] {
-			handedOut.ports[addr.Port] = true
-			return addr.String()
-		}
-	}
+	return clustertest.FreeAddr(t)
 }
 
 // requireRedis returns the path of redis-server, skipping the test when it is
@@ -169,7 +148,7 @@ func startProcess(t testing.TB, name, addr, bin string, args ...string) *process
 	}()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("%s output (last %d bytes):\n%s", name, outputTail, p.out.tail(outputTail))
+			t.Logf("%s output (last %d bytes):\n%s", name, outputTail, p.out.Tail(outputTail))
 		}
 		p.stop(t)
 	})
@@ -232,31 +211,6 @@ func (p *process) stop(t testing.TB) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for the exec copier and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// tail returns the last n bytes written.
-func (l *lockedBuffer) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.b.Bytes()
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
-}
+// lockedBuffer is the harness's buffer, safe for the exec copier and the
+// test.
+type lockedBuffer = clustertest.LockedBuffer

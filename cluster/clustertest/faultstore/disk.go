@@ -139,13 +139,26 @@ func (d *Disk) Sync(paths ...string) {
 // ErrPowerLost until the path is opened again. A path that names a
 // directory (a node's data dir) cuts every file under it; without paths the
 // whole disk loses power. It returns the number of files that lost power.
-func (d *Disk) PowerLoss(paths ...string) int {
+func (d *Disk) PowerLoss(paths ...string) int { return d.turnOff(paths, nil, false) }
+
+// turnOff cuts the power of the files at or under paths (tearing each
+// first when tear is set), removes them when remove is set, and waits for
+// the Stores that were open on them to stop. It returns how many files it
+// turned off.
+func (d *Disk) turnOff(paths []string, tear func(*file), remove bool) int {
 	d.mu.Lock()
 	var off []*Store
 	names := d.matching(paths)
 	for _, name := range names {
-		if s := d.files[name].powerLoss(); s != nil {
+		f := d.files[name]
+		if tear != nil {
+			tear(f)
+		}
+		if s := f.powerLoss(); s != nil {
 			off = append(off, s)
+		}
+		if remove {
+			delete(d.files, name)
 		}
 	}
 	d.mu.Unlock()
@@ -168,21 +181,7 @@ func (d *Disk) TornPowerLoss(rng *rand.Rand, paths ...string) int {
 	if rng != nil {
 		intN = rng.IntN
 	}
-	d.mu.Lock()
-	var off []*Store
-	names := d.matching(paths)
-	for _, name := range names {
-		f := d.files[name]
-		f.tear(intN)
-		if s := f.powerLoss(); s != nil {
-			off = append(off, s)
-		}
-	}
-	d.mu.Unlock()
-	for _, s := range off {
-		<-s.done
-	}
-	return len(names)
+	return d.turnOff(paths, func(f *file) { f.tear(intN) }, false)
 }
 
 // tear makes durable the journal up to its last StoreLogs batch and a
@@ -231,22 +230,7 @@ func under(name, p string) bool {
 // Remove deletes the given files (a directory path removes every file
 // under it), as a wiped disk does; a Store still open on one of them is
 // turned off first. It returns the number of files removed.
-func (d *Disk) Remove(paths ...string) int {
-	d.mu.Lock()
-	var off []*Store
-	names := d.matching(paths)
-	for _, name := range names {
-		if s := d.files[name].powerLoss(); s != nil {
-			off = append(off, s)
-		}
-		delete(d.files, name)
-	}
-	d.mu.Unlock()
-	for _, s := range off {
-		<-s.done
-	}
-	return len(names)
-}
+func (d *Disk) Remove(paths ...string) int { return d.turnOff(paths, nil, true) }
 
 // Lazy makes the open stores on the given files (a directory: every file
 // under it; none: every file) acknowledge writes without syncing them,
